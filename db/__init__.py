@@ -1,0 +1,1 @@
+"""Persistence: Tortoise models (one app per domain), migrations, row locks and loaders."""

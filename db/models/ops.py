@@ -1,0 +1,41 @@
+"""Operational tables: the durable job queue and received webhook deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Job(Model):
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=48)
+    payload: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    status = fields.CharField(max_length=16, default="queued")
+    run_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    max_attempts = fields.IntField(default=5)
+    locked_until = fields.DatetimeField(null=True)
+    locked_by = fields.CharField(max_length=64, null=True)
+    last_error = fields.TextField(null=True)
+    dedupe_key = fields.CharField(max_length=200, unique=True, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "jobs"
+        indexes = (("status", "run_at"),)
+
+
+class WebhookDelivery(Model):
+    id = fields.BigIntField(primary_key=True)
+    provider = fields.CharField(max_length=16)
+    dedupe_key = fields.CharField(max_length=300)
+    received_at = fields.DatetimeField(auto_now_add=True)
+    body = fields.TextField(null=True)
+    user_id = fields.UUIDField(null=True, db_index=True)
+
+    class Meta:
+        table = "webhook_deliveries"
+        unique_together = (("provider", "dedupe_key"),)

@@ -1,0 +1,35 @@
+"""A learner's call plan and coaching preferences (part of the calls app)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class CallPlan(Model):
+    user: fields.OneToOneRelation[object] = fields.OneToOneField(
+        "accounts.User", related_name="call_plan", on_delete=fields.CASCADE, primary_key=True
+    )
+    days_of_week: list[int] = fields.JSONField(default=list)  # type: ignore[assignment]
+    local_time = fields.CharField(max_length=5)
+    timezone = fields.CharField(max_length=64)
+    minutes_per_call = fields.IntField()
+    active = fields.BooleanField(default=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "call_plans"
+
+
+class Preferences(Model):
+    user: fields.OneToOneRelation[object] = fields.OneToOneField(
+        "accounts.User", related_name="preferences", on_delete=fields.CASCADE, primary_key=True
+    )
+    coach_voice = fields.CharField(max_length=32, default="FRIENDLY_FEMALE")
+    correction_style = fields.CharField(max_length=32, default="GENTLE")
+    target_level = fields.CharField(max_length=2, default="B2")
+    explanation_language = fields.CharField(max_length=8, default="en")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "preferences"
