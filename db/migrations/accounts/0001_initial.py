@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'refresh_tokens', 'app': 'accounts', 'pk_attr': 'token_hash', 'table_description': 'A refresh token, stored only as its SHA-256; a used one found again revokes the family.'},
+            options={'table': 'refresh_tokens', 'app': 'accounts', 'pk_attr': 'token_hash', 'table_description': 'A refresh token, stored only as its SHA-256. A used one presented again revokes the family.'},
             bases=['Model'],
         ),
     ]

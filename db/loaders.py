@@ -1,0 +1,50 @@
+"""Per-request DataLoaders: each batches one kind of lookup into a single query."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from strawberry.dataloader import DataLoader
+
+from db.models.accounts import User
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def by_key(rows: Sequence[V], keys: Sequence[K], key: Callable[[V], K]) -> list[V | None]:
+    """Order ``rows`` like ``keys`` (None where a key has no row)."""
+    index = {key(row): row for row in rows}
+    return [index.get(k) for k in keys]
+
+
+def grouped(rows: Sequence[V], keys: Sequence[K], key: Callable[[V], K]) -> list[list[V]]:
+    """Group ``rows`` under ``keys`` (an empty list where a key has none)."""
+    groups: dict[K, list[V]] = {k: [] for k in keys}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return [groups[k] for k in keys]
+
+
+async def _users(keys: list[UUID]) -> list[User | None]:
+    return by_key(await User.filter(id__in=keys), keys, lambda u: u.id)
+
+
+class Loaders:
+    """Created per request (never shared), so a cached row never leaks between callers."""
+
+    def __init__(self) -> None:
+        self._loaders: dict[str, DataLoader[Any, Any]] = {}
+
+    def get(self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+        """The request's loader called ``name``, created on first use."""
+        loader = self._loaders.get(name)
+        if loader is None:
+            loader = self._loaders[name] = DataLoader(load_fn=load_fn)
+        return loader
+
+    @property
+    def users(self) -> DataLoader[UUID, User | None]:
+        return self.get("users", _users)

@@ -1,0 +1,254 @@
+"""The composition root: settings, database, bus, providers, worker and the ASGI app.
+
+``uvicorn main:app`` serves the API; ``python main.py serve|worker|migrate|makemigrations|
+export-schema`` are the commands. Nothing connects at import time: resources open in the
+lifespan of the app built by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tortoise import Tortoise
+
+from db.config import tortoise_config
+from db.migrate import apply_migrations, make_migrations
+from domain.clock import Clock, SystemClock
+from domain.jobs import JobHandler, Periodic, Worker
+from domain.live import EventBus
+from domain.passwords import PasswordHasher
+from domain.sessions import SessionPolicy
+from domain.tokens import AccessTokens
+from domain.uow import Effects
+from providers.bus_memory import MemoryBus
+from resolvers.context import Services
+from schema.root import schema
+from settings import Settings
+from web.graphql import GraphQLApp
+from web.health import healthz, readyz
+
+logger = logging.getLogger("callfluently")
+
+HttpClientFactory = Callable[[], httpx.AsyncClient]
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything the lifespan opens and closes; tests reach the worker and clock through it."""
+
+    settings: Settings
+    services: Services
+    worker: Worker
+    http_client: HttpClientFactory
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+
+def default_http_client(settings: Settings) -> HttpClientFactory:
+    def make() -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+
+    return make
+
+
+def build_bus(settings: Settings) -> EventBus:
+    """Redis pub/sub when ``REDIS_URL`` is set (several processes), else in-process."""
+    if settings.redis_url:
+        from providers.bus_redis import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return MemoryBus()
+
+
+def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
+    """Job kind -> handler, each closed over the ports it needs."""
+    return {}
+
+
+def build_periodic(settings: Settings) -> tuple[Periodic, ...]:
+    return ()
+
+
+def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[BaseRoute]:
+    """Mount the local twin of every provider that has no key (see ``settings.sandboxes``)."""
+    if not settings.sandboxes:
+        return []
+    from sandbox import SandboxContext
+
+    ctx = SandboxContext(
+        public_base_url=settings.public_base_url,
+        http_client=http_client,
+        vapi_webhook_secret=str(settings.vapi_webhook_secret or ""),
+        stripe_webhook_secret=str(settings.stripe_webhook_secret or ""),
+        speed=settings.sandbox_speed,
+        google_client_id=settings.google_client_id or "",
+        google_client_secret=str(settings.google_client_secret or ""),
+    )
+    routes: list[BaseRoute] = []
+    import importlib.util
+
+    for name in sorted(settings.sandboxes):
+        if importlib.util.find_spec(f"sandbox.{name}") is None:  # TEMP until every twin lands
+            continue
+        module = __import__(f"sandbox.{name}", fromlist=["create_app"])
+        routes.append(Mount(f"/sandbox/{name}", app=module.create_app(ctx), name=f"sandbox-{name}"))
+    return routes
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    http_client: HttpClientFactory | None = None,
+    bcrypt_rounds: int = 12,
+) -> Starlette:
+    """Build the ASGI app for ``settings``; resources are opened by its lifespan."""
+    settings = settings.with_sandbox_defaults()
+    clock = clock or SystemClock()
+    http_client = http_client or default_http_client(settings)
+    bus = build_bus(settings)
+    worker = Worker(handlers={}, clock=clock, periodic=build_periodic(settings),
+                    poll_s=settings.worker_poll_s)
+    services = Services(
+        settings=settings,
+        clock=clock,
+        hasher=PasswordHasher(bcrypt_rounds),
+        session_policy=SessionPolicy(
+            tokens=AccessTokens(str(settings.jwt_secret),
+                                timedelta(seconds=settings.access_token_ttl_s)),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s),
+        ),
+        effects=Effects(publisher=bus, jobs=worker),
+        bus=bus,
+    )
+    runtime = Runtime(settings=settings, services=services, worker=worker,
+                      http_client=http_client)
+    worker.handlers.update(build_handlers(runtime))
+    graphql = GraphQLApp(
+        services,
+        schema=schema,
+        graphql_ide="graphiql",
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await apply_migrations(settings.database_url)
+        await Tortoise.init(config=tortoise_config(settings.database_url),
+                            _enable_global_fallback=True)
+        await bus.start()
+        if settings.worker_enabled:
+            runtime.tasks.append(asyncio.create_task(worker.run(), name="job-worker"))
+        try:
+            yield
+        finally:
+            worker.stop()
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await bus.stop()
+            for client in runtime.clients:
+                await client.aclose()
+            await Tortoise.close_connections()
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *sandbox_routes(settings, http_client),
+    ]
+    middleware: list[Middleware] = []
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _app_from_env() -> Starlette:
+    settings = Settings.from_env()
+    _configure_logging(settings)
+    return create_app(settings)
+
+
+class _LazyApp:
+    """``uvicorn main:app`` target: builds the app from the environment on first use."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = _app_from_env()
+        await self._app(scope, receive, send)
+
+
+app = _LazyApp()
+
+
+async def _run_worker(settings: Settings) -> None:
+    """A standalone worker process: same handlers, no HTTP."""
+    built = create_app(settings)
+    runtime: Runtime = built.state.runtime
+    await apply_migrations(settings.database_url)
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await runtime.services.bus.start()
+    try:
+        await runtime.worker.run()
+    finally:
+        await runtime.services.bus.stop()
+        await Tortoise.close_connections()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="callfluently")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    sub.add_parser("worker", help="run a job worker process")
+    sub.add_parser("migrate", help="apply database migrations")
+    mk = sub.add_parser("makemigrations", help="write migrations for model changes")
+    mk.add_argument("--name", default=None)
+    sub.add_parser("export-schema", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    _configure_logging(settings)
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run("main:app", host=args.host, port=args.port, workers=args.workers,
+                    proxy_headers=True, ws="websockets-sansio")
+    elif args.command == "worker":
+        asyncio.run(_run_worker(settings))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    elif args.command == "makemigrations":
+        asyncio.run(make_migrations(settings.database_url, args.name))
+    elif args.command == "export-schema":
+        print(schema.as_str())  # noqa: T201 - the command's output
+
+
+async def _migrate(settings: Settings) -> None:
+    await apply_migrations(settings.database_url)
+    await Tortoise.close_connections()
+
+
+if __name__ == "__main__":
+    main()

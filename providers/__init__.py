@@ -1,0 +1,1 @@
+"""Adapters behind domain ports: provider SDK/httpx clients and the event bus backends."""

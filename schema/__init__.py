@@ -1,0 +1,1 @@
+"""Strawberry types: declarations only. The assembled schema lives in ``schema.root``."""

@@ -1,0 +1,232 @@
+"""Accounts in the schema: the learner, sessions, sign-in payloads and their errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Self
+
+import strawberry
+from strawberry import relay
+
+from db.models.accounts import Session as SessionRow
+from db.models.accounts import User as UserRow
+from domain import accounts, sessions
+from domain.errors import DomainError
+from schema.errors import UserError, enum_type
+
+
+@strawberry.enum(description="What a person may do in CallFluently.")
+class Role(Enum):
+    LEARNER = "learner"
+    SUPPORT = "support"
+    ADMIN = "admin"
+
+
+@strawberry.enum(description="Whether an account can be used.")
+class AccountStatus(Enum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+@strawberry.type(description="A learner's account and profile. Readable only by its owner.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    row: strawberry.Private[UserRow]
+    full_name: str | None = strawberry.field(description="Full name as the learner gave it.")
+    email: str | None = strawberry.field(description="Email address, lower-cased.")
+    phone: str | None = strawberry.field(description="Phone number in E.164 form, e.g. +905321234567.")
+    timezone: str = strawberry.field(description="IANA timezone used for call plans and streaks.")
+    role: Role = strawberry.field(description="The account's role.")
+    status: AccountStatus = strawberry.field(description="ACTIVE, or CLOSED after deletion.")
+    has_password: bool = strawberry.field(description="False for Google-only accounts.")
+    google_linked: bool = strawberry.field(description="Whether Google sign-in is linked.")
+    policy_version: str | None = strawberry.field(
+        description="Version of the privacy policy the learner last accepted."
+    )
+    created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+
+    @classmethod
+    def from_model(cls, row: UserRow) -> Self:
+        return cls(
+            id=str(row.id),
+            row=row,
+            full_name=row.full_name,
+            email=row.email,
+            phone=row.phone,
+            timezone=row.timezone,
+            role=Role(row.role),
+            status=AccountStatus(row.status),
+            has_password=row.password_hash is not None,
+            google_linked=row.google_sub is not None,
+            policy_version=row.policy_version,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(
+    description="One sign-in (a refresh-token family) with the technical data the privacy "
+    "policy says we keep for security: IP address, browser and device."
+)
+class Session(relay.Node):
+    id: relay.NodeID[str]
+    ip: str | None = strawberry.field(description="IP address seen at sign-in or last refresh.")
+    user_agent: str | None = strawberry.field(description="Browser user agent at sign-in.")
+    device: str | None = strawberry.field(description="Short device summary, e.g. 'Chrome on macOS'.")
+    method: str = strawberry.field(description="How the learner signed in: password or google.")
+    created_at: datetime = strawberry.field(description="When the session started.")
+    last_used_at: datetime = strawberry.field(description="Last sign-in or refresh.")
+    expires_at: datetime = strawberry.field(description="When the refresh token family expires.")
+    revoked_at: datetime | None = strawberry.field(description="When it was signed out, if it was.")
+    current: bool = strawberry.field(description="Whether this is the session making the request.")
+
+    @classmethod
+    def from_model(cls, row: SessionRow, *, current_id: object = None) -> Self:
+        return cls(
+            id=str(row.id),
+            ip=row.ip,
+            user_agent=row.user_agent,
+            device=row.device,
+            method=row.method,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            current=row.id == current_id,
+        )
+
+
+@strawberry.enum(description="How `register`, `login` and `refreshSession` hand out tokens.")
+class TokenDelivery(Enum):
+    COOKIE = "cookie"
+    BODY = "body"
+
+
+@strawberry.type(
+    description="A successful sign-in. The access and refresh tokens are set as httpOnly "
+    "cookies; `accessToken` is also returned for `Authorization: Bearer` clients."
+)
+class SignInPayload:
+    user: User = strawberry.field(description="The signed-in learner.")
+    session: Session = strawberry.field(description="The session this sign-in opened or renewed.")
+    access_token: str = strawberry.field(description="JWT access token, valid for 15 minutes.")
+    access_token_expires_at: datetime = strawberry.field(description="Expiry of `accessToken`.")
+    refresh_token: str | None = strawberry.field(
+        description="The refresh token, only when `tokenDelivery: BODY` was asked for (mobile "
+        "and server clients); browsers get it only as an httpOnly cookie."
+    )
+
+    @classmethod
+    def from_sign_in(cls, sign_in: sessions.SignIn, *, body_refresh: bool) -> Self:
+        return cls(
+            user=User.from_model(sign_in.user),
+            session=Session.from_model(sign_in.session, current_id=sign_in.session.id),
+            access_token=sign_in.access_token,
+            access_token_expires_at=sign_in.access_expires_at,
+            refresh_token=sign_in.refresh_token if body_refresh else None,
+        )
+
+
+RegisterErrorCode = enum_type(
+    accounts.RegisterErrorCode, "RegisterErrorCode", "Why `register` refused."
+)
+LoginErrorCode = enum_type(sessions.LoginErrorCode, "LoginErrorCode", "Why `login` refused.")
+RefreshSessionErrorCode = enum_type(
+    sessions.RefreshErrorCode, "RefreshSessionErrorCode", "Why `refreshSession` refused."
+)
+UpdateProfileErrorCode = enum_type(
+    accounts.UpdateProfileErrorCode, "UpdateProfileErrorCode", "Why `updateProfile` refused."
+)
+ChangePasswordErrorCode = enum_type(
+    accounts.ChangePasswordErrorCode, "ChangePasswordErrorCode", "Why `changePassword` refused."
+)
+RevokeSessionErrorCode = enum_type(
+    sessions.RevokeSessionErrorCode, "RevokeSessionErrorCode", "Why `revokeSession` refused."
+)
+
+
+class _FromRefusal:
+    @classmethod
+    def from_refusal(cls, exc: DomainError) -> Self:
+        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
+
+
+@strawberry.type(description="`register` refused: see `code` and `field`.")
+class RegisterError(_FromRefusal, UserError):
+    code: RegisterErrorCode = strawberry.field(description="Why it was refused.")
+
+
+@strawberry.type(description="`login` refused. The message never says which of email or password was wrong.")
+class LoginError(_FromRefusal, UserError):
+    code: LoginErrorCode = strawberry.field(description="Why it was refused.")
+    retry_after_seconds: int | None = strawberry.field(
+        default=None, description="With THROTTLED: seconds until the next attempt is accepted."
+    )
+
+    @classmethod
+    def from_refusal(cls, exc: DomainError) -> Self:
+        retry = exc.retry_after_s if isinstance(exc, sessions.LoginRefused) else None
+        return cls(code=exc.code, message=exc.message, field=exc.field, retry_after_seconds=retry)
+
+
+@strawberry.type(description="`refreshSession` refused; sign in again.")
+class RefreshSessionError(_FromRefusal, UserError):
+    code: RefreshSessionErrorCode = strawberry.field(description="Why it was refused.")
+
+
+@strawberry.type(description="`updateProfile` refused: see `code` and `field`.")
+class UpdateProfileError(_FromRefusal, UserError):
+    code: UpdateProfileErrorCode = strawberry.field(description="Why it was refused.")
+
+
+@strawberry.type(description="`changePassword` refused: see `code` and `field`.")
+class ChangePasswordError(_FromRefusal, UserError):
+    code: ChangePasswordErrorCode = strawberry.field(description="Why it was refused.")
+
+
+@strawberry.type(description="`revokeSession` refused.")
+class RevokeSessionError(_FromRefusal, UserError):
+    code: RevokeSessionErrorCode = strawberry.field(description="Why it was refused.")
+
+
+RegisterResult = Annotated[
+    SignInPayload | RegisterError,
+    strawberry.union("RegisterResult", description="The new learner, signed in, or why not."),
+]
+LoginResult = Annotated[
+    SignInPayload | LoginError,
+    strawberry.union("LoginResult", description="The signed-in learner, or why not."),
+]
+RefreshSessionResult = Annotated[
+    SignInPayload | RefreshSessionError,
+    strawberry.union("RefreshSessionResult", description="Fresh tokens, or why not."),
+]
+UpdateProfileResult = Annotated[
+    User | UpdateProfileError,
+    strawberry.union("UpdateProfileResult", description="The corrected profile, or why not."),
+]
+ChangePasswordResult = Annotated[
+    User | ChangePasswordError,
+    strawberry.union("ChangePasswordResult", description="The learner, or why not."),
+]
+RevokeSessionResult = Annotated[
+    Session | RevokeSessionError,
+    strawberry.union("RevokeSessionResult", description="The revoked session, or why not."),
+]
+
+
+@strawberry.input(description="A new learner's details.")
+class RegisterInput:
+    full_name: str = strawberry.field(description="Full name, 1–200 characters.")
+    email: str = strawberry.field(description="Email address; unique whatever its case.")
+    phone: str = strawberry.field(
+        description="Phone number with country code; stored in E.164 form."
+    )
+    password: str = strawberry.field(description="8 to 72 bytes (bcrypt's limit).")
+
+
+@strawberry.input(description="Profile fields to correct; omitted fields stay as they are.")
+class UpdateProfileInput:
+    full_name: str | None = strawberry.field(default=None, description="New full name.")
+    phone: str | None = strawberry.field(default=None, description="New phone number.")
+    timezone: str | None = strawberry.field(default=None, description="IANA timezone name.")

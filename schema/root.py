@@ -1,0 +1,30 @@
+"""The assembled schema: each domain contributes its Query/Mutation/Subscription fragment."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors
+from strawberry.tools import merge_types
+
+from resolvers.accounts import AccountsMutation, AccountsQuery
+from web.errors import is_expected_error
+
+Query = merge_types("Query", (AccountsQuery,))
+Mutation = merge_types("Mutation", (AccountsMutation,))
+
+
+def build_schema() -> strawberry.Schema:
+    """Build the public schema (also what ``schema.graphql`` is exported from)."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            lambda: MaskErrors(
+                should_mask_error=lambda e: not is_expected_error(e),
+                error_message="Unexpected error.",
+            )
+        ],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,173 @@
+"""Test harness: one app per session, on PostgreSQL or SQLite (``DATABASE_URL``), with every
+provider served by its sandbox twin through an in-process transport.
+
+Tests drive the public surface (GraphQL over HTTP/WebSocket, webhooks) and use unique data, so
+they share one migrated database instead of truncating between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+from starlette.datastructures import Secret
+
+from domain.clock import ManualClock
+from main import Runtime, create_app
+from settings import Settings
+
+BASE_URL = "http://testserver"
+PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/test"
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    path = os.path.join(tempfile.mkdtemp(prefix="cf-test-"), "test.db")
+    return f"sqlite://{path}"
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+async def reset_postgres(url: str) -> None:
+    """Drop everything so migrations run from empty, as on a fresh machine."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+def test_settings(db_url: str, **overrides: Any) -> Settings:
+    base = Settings(
+        database_url=db_url,
+        public_base_url=BASE_URL,
+        allowed_origins=(BASE_URL,),
+        jwt_secret=Secret("test-jwt-secret-" + "x" * 32),
+        worker_poll_s=0.05,
+        sandbox_speed=0.0,
+    )
+    for key, value in overrides.items():
+        object.__setattr__(base, key, value)
+    return base
+
+
+@pytest.fixture(scope="session")
+def db_url() -> str:
+    return database_url()
+
+
+@pytest.fixture(scope="session")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(scope="session")
+async def app(db_url: str, clock: ManualClock) -> AsyncIterator[Starlette]:
+    if is_postgres(db_url):
+        await reset_postgres(db_url)
+    holder: dict[str, Starlette] = {}
+
+    def outbound() -> httpx.AsyncClient:
+        # Provider SDKs and sandboxes reach the service (and each other) in-process.
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=holder["app"]), base_url=BASE_URL, timeout=30
+        )
+
+    application = create_app(test_settings(db_url), clock=clock, http_client=outbound,
+                             bcrypt_rounds=4)
+    holder["app"] = application
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=30):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def runtime(app: Starlette) -> Runtime:
+    return app.state.runtime  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
+        headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def new_client(app: Starlette) -> Callable[[], httpx.AsyncClient]:
+    """Another browser: its own cookie jar."""
+
+    def make() -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+    return make
+
+
+GQL = Callable[..., Awaitable[dict[str, Any]]]
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    expect_errors: bool = False,
+) -> dict[str, Any]:
+    """POST a GraphQL document; returns the whole response body (data and errors)."""
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    if not expect_errors:
+        assert "errors" not in body, body
+    return body
+
+
+def unique_email(prefix: str = "learner") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@Example.com"
+
+
+REGISTER = """
+mutation Register($input: RegisterInput!, $delivery: TokenDelivery! = COOKIE) {
+  register(input: $input, tokenDelivery: $delivery) {
+    __typename
+    ... on SignInPayload { accessToken refreshToken user { id email phone fullName } session { id } }
+    ... on RegisterError { code message field }
+  }
+}
+"""
+
+
+async def register(
+    client: httpx.AsyncClient,
+    *,
+    email: str | None = None,
+    phone: str = "+447911123456",
+    password: str = "correct horse battery",
+    full_name: str = "Ada Learner",
+    delivery: str = "COOKIE",
+) -> dict[str, Any]:
+    """Register a learner with ``client`` (which then holds their cookies)."""
+    body = await gql(client, REGISTER, {
+        "input": {"fullName": full_name, "email": email or unique_email(), "phone": phone,
+                  "password": password},
+        "delivery": delivery,
+    })
+    result: dict[str, Any] = body["data"]["register"]
+    return result

@@ -1,0 +1,67 @@
+"""The GraphQL endpoint: builds the typed context and authenticates each request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from domain import sessions
+from domain.principal import Principal
+from domain.sessions import ClientInfo
+from resolvers.context import Context, Services
+from web.cookies import ACCESS_COOKIE, REFRESH_COOKIE, AuthCookies
+
+
+def client_info(conn: HTTPConnection) -> ClientInfo:
+    """IP and user agent of the caller (the proxy, if any, is trusted via uvicorn's settings)."""
+    return ClientInfo(
+        ip=conn.client.host if conn.client else None,
+        user_agent=conn.headers.get("user-agent"),
+    )
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def authenticate(services: Services, conn: HTTPConnection) -> Principal | None:
+    """The caller behind the Bearer header or, failing that, the access cookie."""
+    token = bearer_token(conn) or conn.cookies.get(ACCESS_COOKIE)
+    if not token:
+        return None
+    return await sessions.authenticate(
+        tokens=services.session_policy.tokens, access_token=token, now=services.clock.now()
+    )
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our context; GraphiQL is served to browsers on GET."""
+
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+        settings = services.settings
+        self.cookies = AuthCookies(
+            secure=settings.secure_cookies,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:  # type: ignore[override]
+        return Context(
+            services=self.services,
+            request=request,
+            response=response,
+            client=client_info(request),
+            principal=await authenticate(self.services, request),
+            cookies=self.cookies,
+            refresh_cookie=request.cookies.get(REFRESH_COOKIE),
+        )
