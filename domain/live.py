@@ -29,3 +29,22 @@ class EventBus(EventPublisher, Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class EventType:
+    """The event-log vocabulary (``events.type``); payload keys are camelCase, JSON-ready.
+
+    - ``call.status_changed``: {status, previousStatus, endedReason?}
+    - ``call.transcript``: {role, text, final, seq?, startS?, endS?}
+    - ``call.ended``: {status, endedReason, durationS, chargeMinor, currency}
+    - ``analysis.ready``: {analysisId, status, grammar, vocabulary, fluency, pronunciation, cefrLevel}
+    - ``balance.changed``: {amountMinor, currency, deltaMinor, kind, entryId}
+    - ``privacy_request.updated``: {requestId, kind, status}
+    """
+
+    CALL_STATUS_CHANGED = "call.status_changed"
+    CALL_TRANSCRIPT = "call.transcript"
+    CALL_ENDED = "call.ended"
+    ANALYSIS_READY = "analysis.ready"
+    BALANCE_CHANGED = "balance.changed"
+    PRIVACY_REQUEST_UPDATED = "privacy_request.updated"

@@ -39,13 +39,32 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://"))
 
 
-async def reset_postgres(url: str) -> None:
-    """Drop everything so migrations run from empty, as on a fresh machine."""
+def _dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+async def create_scratch_database(url: str) -> str:
+    """A fresh, empty database next to ``url`` for this run, so migrations run from empty and
+    concurrent runs (several developers, two suites) never see each other's rows."""
     import asyncpg
 
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    base, _, _ = url.rpartition("/")
+    name = f"cf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(_dsn(url))
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{base}/{name}"
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    name = url.rpartition("/")[2]
+    conn = await asyncpg.connect(_dsn(admin_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 
@@ -65,8 +84,14 @@ def test_settings(db_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def db_url() -> str:
-    return database_url()
+async def db_url() -> AsyncIterator[str]:
+    url = database_url()
+    if not is_postgres(url):
+        yield url
+        return
+    scratch = await create_scratch_database(url)
+    yield scratch
+    await drop_database(url, scratch)
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +101,6 @@ def clock() -> ManualClock:
 
 @pytest.fixture(scope="session")
 async def app(db_url: str, clock: ManualClock) -> AsyncIterator[Starlette]:
-    if is_postgres(db_url):
-        await reset_postgres(db_url)
     holder: dict[str, Starlette] = {}
 
     def outbound() -> httpx.AsyncClient:
