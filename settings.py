@@ -49,7 +49,7 @@ class Settings:
     stripe_webhook_secret: Secret | None = None
     anthropic_api_key: Secret | None = None
     anthropic_base_url: str | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-4-6"
     google_client_id: str | None = None
     google_client_secret: Secret | None = None
     google_metadata_url: str | None = None
