@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise import Tortoise
@@ -36,6 +38,8 @@ from providers.bus_memory import MemoryBus
 from resolvers.context import Services
 from schema.root import schema
 from settings import Settings
+from providers.google import GoogleOidc
+from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
 from web.health import healthz, readyz
 
@@ -168,9 +172,19 @@ def create_app(
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *google_routes(services, GoogleOidc(settings, http_client), graphql.cookies),
         *sandbox_routes(settings, http_client),
     ]
-    middleware: list[Middleware] = []
+    middleware: list[Middleware] = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=hashlib.sha256(b"oauth-state:" + str(settings.jwt_secret).encode()).hexdigest(),
+            session_cookie=OAUTH_COOKIE,
+            max_age=OAUTH_COOKIE_MAX_AGE,
+            same_site="lax",
+            https_only=settings.secure_cookies,
+        ),
+    ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.runtime = runtime
     return app

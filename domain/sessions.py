@@ -135,7 +135,7 @@ async def login(
         seconds = max(1, int(wait.total_seconds() + 0.999))
         raise LoginRefused(
             LoginErrorCode.THROTTLED,
-            f"Too many failed sign-in attempts. Try again in {seconds} seconds.",
+            f"Too many failed sign-in attempts. Try again in {seconds} second{'s' if seconds != 1 else ''}.",
             retry_after_s=seconds,
         )
     user = await User.get_or_none(email=normal, status="active")

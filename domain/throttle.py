@@ -1,7 +1,7 @@
 """Login throttling per account and per IP, in the database so every process agrees.
 
-Five failures are free; each further failure locks the key for 2^(n-5) seconds, capped at
-15 minutes. A success clears the account's counter (not the IP's: one good password must not
+Five failures per account (twenty per IP, which many learners may share behind one NAT) are
+free; each further failure locks the key for 2^(n-free) seconds, capped at 15 minutes. A success clears the account's counter (not the IP's: one good password must not
 unlock a spraying IP).
 """
 
@@ -14,6 +14,7 @@ from tortoise.expressions import F
 from db.models.accounts import LoginThrottle
 
 FREE_FAILURES = 5
+FREE_FAILURES_PER_IP = 20
 MAX_LOCK = timedelta(minutes=15)
 
 
@@ -38,8 +39,9 @@ async def record_failure(keys: list[str], now: datetime) -> None:
         await LoginThrottle.get_or_create(key=key)
         await LoginThrottle.filter(key=key).update(failures=F("failures") + 1)
         row = await LoginThrottle.get(key=key)
-        if row.failures >= FREE_FAILURES:
-            delay = min(timedelta(seconds=2 ** (row.failures - FREE_FAILURES)), MAX_LOCK)
+        free = FREE_FAILURES_PER_IP if key.startswith("ip:") else FREE_FAILURES
+        if row.failures >= free:
+            delay = min(timedelta(seconds=2 ** (row.failures - free)), MAX_LOCK)
             await LoginThrottle.filter(key=key).update(locked_until=now + delay)
 
 

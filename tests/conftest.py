@@ -121,10 +121,20 @@ def runtime(app: Starlette) -> Runtime:
     return app.state.runtime  # type: ignore[no-any-return]
 
 
+def unique_ip() -> str:
+    """A documentation-range address per simulated browser, so per-IP limits stay per test."""
+    n = uuid.uuid4().int
+    return f"198.{18 + n % 2}.{(n >> 8) % 256}.{(n >> 16) % 254 + 1}"
+
+
+def browser_transport(app: Starlette, ip: str | None = None) -> httpx.ASGITransport:
+    return httpx.ASGITransport(app=app, client=(ip or unique_ip(), 50000))
+
+
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
+        transport=browser_transport(app), base_url=BASE_URL,
         headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
     ) as c:
         yield c
@@ -135,7 +145,7 @@ def new_client(app: Starlette) -> Callable[[], httpx.AsyncClient]:
     """Another browser: its own cookie jar."""
 
     def make() -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+        return httpx.AsyncClient(transport=browser_transport(app), base_url=BASE_URL)
 
     return make
 
