@@ -101,11 +101,7 @@ def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[B
         google_client_secret=str(settings.google_client_secret or ""),
     )
     routes: list[BaseRoute] = []
-    import importlib.util
-
     for name in sorted(settings.sandboxes):
-        if importlib.util.find_spec(f"sandbox.{name}") is None:  # TEMP until every twin lands
-            continue
         module = __import__(f"sandbox.{name}", fromlist=["create_app"])
         routes.append(Mount(f"/sandbox/{name}", app=module.create_app(ctx), name=f"sandbox-{name}"))
     return routes
