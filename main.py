@@ -85,7 +85,7 @@ def build_periodic(settings: Settings) -> tuple[Periodic, ...]:
     return ()
 
 
-def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[BaseRoute]:
+def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[Mount]:
     """Mount the local twin of every provider that has no key (see ``settings.sandboxes``)."""
     if not settings.sandboxes:
         return []
@@ -100,7 +100,7 @@ def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[B
         google_client_id=settings.google_client_id or "",
         google_client_secret=str(settings.google_client_secret or ""),
     )
-    routes: list[BaseRoute] = []
+    routes: list[Mount] = []
     for name in sorted(settings.sandboxes):
         module = __import__(f"sandbox.{name}", fromlist=["create_app"])
         routes.append(Mount(f"/sandbox/{name}", app=module.create_app(ctx), name=f"sandbox-{name}"))
@@ -149,6 +149,17 @@ def create_app(
         await Tortoise.init(config=tortoise_config(settings.database_url),
                             _enable_global_fallback=True)
         await bus.start()
+        # Starlette does not run a mounted app's lifespan; the sandboxes need theirs to stop
+        # their background playback cleanly.
+        async with _running(runtime, bus), contextlib.AsyncExitStack() as stack:
+            for mount in sandboxes:
+                sub = mount.app
+                if isinstance(sub, Starlette):
+                    await stack.enter_async_context(sub.router.lifespan_context(sub))
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _running(runtime: Runtime, bus: EventBus) -> AsyncIterator[None]:
         if settings.worker_enabled:
             runtime.tasks.append(asyncio.create_task(worker.run(), name="job-worker"))
         try:
@@ -163,13 +174,14 @@ def create_app(
                 await client.aclose()
             await Tortoise.close_connections()
 
+    sandboxes = sandbox_routes(settings, http_client)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *google_routes(services, GoogleOidc(settings, http_client), graphql.cookies),
-        *sandbox_routes(settings, http_client),
+        *sandboxes,
     ]
     middleware: list[Middleware] = [
         Middleware(
