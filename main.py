@@ -253,7 +253,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     _configure_logging(settings)
     if args.command == "serve":
+        import os
+
         import uvicorn
+
+        # The sandboxes and redirects hang off PUBLIC_BASE_URL: default it to where we listen.
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
 
         uvicorn.run("main:app", host=args.host, port=args.port, workers=args.workers,
                     proxy_headers=True, ws="websockets-sansio")
