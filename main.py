@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -259,6 +260,8 @@ def main(argv: list[str] | None = None) -> None:
 
         # The sandboxes and redirects hang off PUBLIC_BASE_URL: default it to where we listen.
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+        # Every worker process must sign and check tokens with the same key.
+        os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
 
         uvicorn.run("main:app", host=args.host, port=args.port, workers=args.workers,
                     proxy_headers=True, ws="websockets-sansio")
