@@ -110,3 +110,20 @@ async def test_auth_cookies_are_httponly_lax_and_only_the_essential_ones(
     refresh = next(c for c in cookies if c.startswith("cf_refresh="))
     assert "Max-Age=900" in access and "Path=/" in access
     assert "Path=/graphql" in refresh
+
+
+async def test_cookies_are_secure_when_served_over_https(db_url: str, app) -> None:
+    """A second app instance on the same (already open) database, public URL over HTTPS."""
+    from main import create_app
+    from tests.conftest import test_settings
+
+    https_app = create_app(test_settings(db_url, public_base_url="https://api.example.test"),
+                           bcrypt_rounds=4)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=https_app),
+                                 base_url="https://api.example.test") as browser:
+        response = await browser.post("/graphql", json={"query": REGISTER, "variables": {"input": {
+            "fullName": "Secure Tester", "email": unique_email(), "phone": "+447911123456",
+            "password": "correct horse battery"}}})
+    cookies = response.headers.get_list("set-cookie")
+    assert len(cookies) == 2
+    assert all("; secure" in c.lower() for c in cookies)
