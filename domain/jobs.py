@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+
 from db import jobs as queue
 from db.models.ops import Job
 from domain.clock import Clock
-from tortoise.exceptions import IntegrityError
 
 logger = logging.getLogger("callfluently.jobs")
 
@@ -43,7 +44,7 @@ class JobRun:
 JobHandler = Callable[[dict[str, Any], JobRun], Awaitable[None]]
 
 
-class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
+class RetryLater(Exception):
     """A handler asks to run again after ``delay`` without it counting as a crash."""
 
     def __init__(self, reason: str, delay: timedelta | None = None) -> None:
@@ -51,7 +52,7 @@ class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
         self.delay = delay
 
 
-class GiveUp(Exception):  # noqa: N818 - it is a signal, not an error
+class GiveUp(Exception):
     """A handler reports a failure that no retry can fix: the job goes straight to dead."""
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from db.models.accounts import RefreshToken, Session, User
 from domain import throttle
-from domain.accounts import jurisdiction_for_phone, normalise_email, CURRENT_POLICY_VERSION
+from domain.accounts import CURRENT_POLICY_VERSION, jurisdiction_for_phone, normalise_email
 from domain.errors import DomainError
 from domain.passwords import MAX_BYTES, PasswordHasher
 from domain.principal import Principal, Role

@@ -1,0 +1,60 @@
+"""Reading a learner's own calls: one by id, or a keyset page newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from tortoise.expressions import Q
+
+from db.models.calls import Call
+from domain.calls import CallStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CallCursor:
+    """A position in the newest-first list: the last row's request time and id."""
+
+    requested_at: datetime
+    call_id: UUID
+
+    def encode(self) -> str:
+        return f"{self.requested_at.isoformat()}|{self.call_id}"
+
+    @classmethod
+    def decode(cls, value: str) -> CallCursor:
+        """Raises ValueError for anything this module did not write."""
+        stamp, _, call_id = value.partition("|")
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            raise ValueError("cursor time has no timezone")
+        return cls(at, UUID(call_id))
+
+    @classmethod
+    def of(cls, call: Call) -> CallCursor:
+        return cls(call.requested_at, call.id)
+
+
+async def get_own_call(*, user_id: UUID, call_id: UUID) -> Call | None:
+    """The call if it belongs to ``user_id``; another learner's call is simply not found."""
+    return await Call.get_or_none(id=call_id, user_id=user_id)
+
+
+async def list_own_calls(
+    *,
+    user_id: UUID,
+    limit: int,
+    after: CallCursor | None = None,
+    status: CallStatus | None = None,
+) -> list[Call]:
+    """Up to ``limit`` of the learner's calls, newest first, strictly after ``after``."""
+    query = Call.filter(user_id=user_id)
+    if status is not None:
+        query = query.filter(status=status.value)
+    if after is not None:
+        query = query.filter(
+            Q(requested_at__lt=after.requested_at)
+            | Q(requested_at=after.requested_at, id__lt=after.call_id)
+        )
+    return await query.order_by("-requested_at", "-id").limit(limit)
