@@ -39,3 +39,21 @@ class WebhookDelivery(Model):
     class Meta:
         table = "webhook_deliveries"
         unique_together = (("provider", "dedupe_key"),)
+
+
+class JobProbeRun(Model):
+    """One execution of the diagnostic ``probe`` job kind.
+
+    Recorded per execution (not per job) so that "each job ran exactly once" and "a job whose
+    worker died ran again" can be checked from outside the worker processes.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    job_id = fields.BigIntField(db_index=True)
+    attempt = fields.IntField()
+    worker_id = fields.CharField(max_length=64)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "job_probe_runs"

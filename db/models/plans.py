@@ -15,6 +15,9 @@ class CallPlan(Model):
     timezone = fields.CharField(max_length=64)
     minutes_per_call = fields.IntField()
     active = fields.BooleanField(default=True)
+    # Slots before this instant never fire, so a plan set at 09:05 for 09:00 does not dial at
+    # once. Written from the injected clock (``updated_at`` follows the wall clock).
+    effective_from = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

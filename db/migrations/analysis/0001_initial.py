@@ -9,6 +9,7 @@ from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     initial = True
+    dependencies = [("accounts", "0001_initial"), ("calls", "0001_initial")]
 
     operations = [
         ops.CreateModel(
