@@ -28,6 +28,7 @@ from tortoise import Tortoise
 
 from db.config import tortoise_config
 from db.migrate import apply_migrations, make_migrations
+from domain.billing import Payments
 from domain.clock import Clock, SystemClock
 from domain.jobs import JobHandler, Periodic, Worker
 from domain.live import EventBus
@@ -36,6 +37,7 @@ from domain.sessions import SessionPolicy
 from domain.tokens import AccessTokens
 from domain.uow import Effects
 from providers.bus_memory import MemoryBus
+from providers.stripe import StripeGateway
 from resolvers.context import Services
 from schema.root import schema
 from settings import Settings
@@ -43,6 +45,7 @@ from providers.google import GoogleOidc
 from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
 from web.health import healthz, readyz
+from webhooks.stripe import stripe_webhook_routes
 
 logger = logging.getLogger("callfluently")
 
@@ -75,6 +78,17 @@ def build_bus(settings: Settings) -> EventBus:
 
         return RedisBus(settings.redis_url)
     return MemoryBus()
+
+
+def build_payments(settings: Settings, gateway: StripeGateway) -> Payments:
+    """Stripe (or its sandbox twin, via ``STRIPE_API_BASE``) plus the top-up rules."""
+    return Payments(
+        gateway=gateway,
+        currency=settings.currency,
+        top_up_min_minor=settings.top_up_min_minor,
+        top_up_max_minor=settings.top_up_max_minor,
+        public_base_url=settings.public_base_url,
+    )
 
 
 def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
@@ -120,6 +134,11 @@ def create_app(
     clock = clock or SystemClock()
     http_client = http_client or default_http_client(settings)
     bus = build_bus(settings)
+    stripe_gateway = StripeGateway(
+        api_key=str(settings.stripe_api_key or ""),
+        api_base=settings.stripe_api_base,
+        http_client=http_client,
+    )
     worker = Worker(handlers={}, clock=clock, periodic=build_periodic(settings),
                     poll_s=settings.worker_poll_s)
     services = Services(
@@ -133,6 +152,7 @@ def create_app(
         ),
         effects=Effects(publisher=bus, jobs=worker),
         bus=bus,
+        payments=build_payments(settings, stripe_gateway),
     )
     runtime = Runtime(settings=settings, services=services, worker=worker,
                       http_client=http_client)
@@ -173,6 +193,7 @@ def create_app(
             await bus.stop()
             for client in runtime.clients:
                 await client.aclose()
+            await stripe_gateway.aclose()
             await Tortoise.close_connections()
 
     sandboxes = sandbox_routes(settings, http_client)
@@ -181,6 +202,7 @@ def create_app(
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *stripe_webhook_routes(services),
         *google_routes(services, GoogleOidc(settings, http_client), graphql.cookies),
         *sandboxes,
     ]

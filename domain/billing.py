@@ -155,7 +155,7 @@ async def create_top_up(*, payments: Payments, user_id: UUID, amount_minor: int)
         user_id=user.id,
         amount_minor=amount_minor,
         currency=payments.currency,
-        description=f"CallFluently balance top-up ({format_money(amount_minor, payments.currency)})",
+        description=f"CallFluently top-up of {format_money(amount_minor, payments.currency)}",
         success_url=f"{back}?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{back}?checkout=cancelled",
         idempotency_key=f"top-up:{top_up.id}",

@@ -280,7 +280,7 @@ async def charge_refunded(uow: UnitOfWork, facts: Facts) -> None:
 
 
 async def _dispute_debit(uow: UnitOfWork, facts: Facts) -> str | None:
-    """Debit the disputed amount once (``dispute:du_…``); inquiries (``warning_*``) move no money."""
+    """Debit the disputed amount once (``dispute:du_…``); inquiries (``warning_*``) move none."""
     dispute, top_up = facts.object, facts.top_up
     dispute_id = _str(dispute, "id")
     if dispute_id is None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from strawberry.exceptions import StrawberryGraphQLError
 
 from db.loaders import Loaders
+from domain.billing import Payments
 from domain.clock import Clock
 from domain.passwords import PasswordHasher
 from domain.principal import Principal, Role
@@ -35,6 +36,7 @@ class Services:
     session_policy: SessionPolicy
     effects: Effects
     bus: EventBus
+    payments: Payments
     extra: dict[str, Any] = field(default_factory=dict)
 
 

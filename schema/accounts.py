@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Self
+from functools import partial
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
 
 from db.models.accounts import Session as SessionRow
 from db.models.accounts import User as UserRow
-from domain import accounts, sessions
+from domain import accounts, billing, sessions
 from domain.errors import DomainError
+from schema.billing import Balance
 from schema.errors import UserError, enum_type
 
 
@@ -27,6 +29,13 @@ class Role(Enum):
 class AccountStatus(Enum):
     ACTIVE = "active"
     CLOSED = "closed"
+
+
+async def _balance(root: User, info: strawberry.Info[Any, None]) -> Balance:
+    """One batched balance query per request, however many users the response holds."""
+    currency = info.context.services.settings.currency
+    loader = info.context.loaders.get("balances", partial(billing.balances_of, currency=currency))
+    return Balance.from_money(await loader.load(root.row.account_ref))
 
 
 @strawberry.type(description="A learner's account and profile. Readable only by its owner.")
@@ -45,6 +54,12 @@ class User(relay.Node):
         description="Version of the privacy policy the learner last accepted."
     )
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+
+    balance: Balance = strawberry.field(
+        resolver=_balance,
+        description="The prepaid balance calls are paid from (negative after a refund or "
+        "dispute took back money already spent).",
+    )
 
     @classmethod
     def from_model(cls, row: UserRow) -> Self:

@@ -7,10 +7,11 @@ from strawberry.extensions import MaskErrors
 from strawberry.tools import merge_types
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
+from resolvers.billing import BillingMutation, BillingQuery
 from web.errors import is_expected_error
 
-Query = merge_types("Query", (AccountsQuery,))
-Mutation = merge_types("Mutation", (AccountsMutation,))
+Query = merge_types("Query", (AccountsQuery, BillingQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, BillingMutation))
 
 
 def build_schema() -> strawberry.Schema:

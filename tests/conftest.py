@@ -39,6 +39,16 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.postgres_only`` tests are skipped unless DATABASE_URL is PostgreSQL."""
+    if is_postgres(os.environ.get("DATABASE_URL", "")):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    for item in items:
+        if item.get_closest_marker("postgres_only") is not None:
+            item.add_marker(skip)
+
+
 def _dsn(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1)
 

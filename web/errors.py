@@ -16,5 +16,7 @@ def is_expected_error(error: GraphQLError) -> bool:
     """Parse/validation errors and our coded errors pass; unexpected exceptions are masked."""
     if error.original_error is None:
         return True
+    if isinstance(error.original_error, GraphQLError) and error.path is None:
+        return True  # a variable failed input coercion (e.g. 12.5 for Int!): a validation error
     extensions = error.extensions or {}
     return extensions.get("code") in EXPECTED_CODES
