@@ -20,6 +20,7 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
+from db.locks import lock_balance
 from db.models.billing import TopUp
 from db.models.ops import WebhookDelivery
 from domain import ledger
@@ -163,6 +164,8 @@ async def process(
                 using_db=uow.conn,
             )
             if facts is not None:
+                # Balance first (db.locks' order): the top-up row is only locked after it.
+                await lock_balance(uow.conn, facts.top_up.account_ref, facts.top_up.currency)
                 await handler(uow, facts)
     except IntegrityError:
         # Either a concurrent delivery of the same event won the unique index, or something
