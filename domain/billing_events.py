@@ -1,17 +1,13 @@
-"""Applying Stripe's webhook events to top-ups and the ledger, in any order, any number of times.
+"""Receiving Stripe's webhook events: record each once, find our top-up, apply in one go.
 
 Stripe documents neither ordering nor exactly-once delivery, so each event is made safe on its
-own: the event id is recorded once (``webhook_deliveries``) in the same transaction as its
-effect; every ledger entry has a business key (``stripe:cs_…``, ``refund:re_…``,
-``dispute:du_…``, ``dispute_won:du_…``) so re-deriving it from a later or repeated event is a
-no-op; and a top-up's status only moves up a fixed rank, so a late ``completed`` cannot undo a
-``refunded``. A refund or dispute that arrives before the credit simply debits first: the
-ledger is append-only, so the final balance is the same whatever the order.
+own: the event id is recorded once (``webhook_deliveries``, raw body kept for audit) in the
+same transaction as its effect (``domain.billing_effects``), and everything an effect needs
+that may take the network (whose payment is this?) is gathered before that transaction.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,27 +19,11 @@ from tortoise.exceptions import IntegrityError
 from db.locks import lock_balance
 from db.models.billing import TopUp
 from db.models.ops import WebhookDelivery
-from domain import ledger
-from domain.billing import PaymentGateway, TopUpStatus
-from domain.ledger import EntryKind
+from domain.billing import PaymentGateway
 from domain.uow import Effects, UnitOfWork
-
-logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 PROVIDER = "stripe"
-
-#: A status never moves to a lower rank (equal ranks do not replace each other either).
-_RANK = {
-    TopUpStatus.PENDING: 0,
-    TopUpStatus.PROCESSING: 1,
-    TopUpStatus.FAILED: 2,
-    TopUpStatus.EXPIRED: 2,
-    TopUpStatus.PAID: 3,
-    TopUpStatus.REFUNDED: 4,
-}
-#: Refunds in these states returned no money, so they are not debited.
-_REFUND_VOID = frozenset({"failed", "canceled"})
 
 
 class Outcome(Enum):
@@ -75,14 +55,16 @@ class Facts:
 Handler = Callable[[UnitOfWork, Facts], Awaitable[None]]
 
 
-def _str(obj: JSON, key: str) -> str | None:
+def json_str(obj: JSON, key: str) -> str | None:
+    """A string field (or an expanded object's id), None when absent."""
     value = obj.get(key)
     if isinstance(value, dict):  # an expanded object
         value = value.get("id")
     return value if isinstance(value, str) and value else None
 
 
-def _int(obj: JSON, key: str) -> int:
+def json_int(obj: JSON, key: str) -> int:
+    """An integer field (amounts), or MalformedEvent."""
     value = obj.get(key)
     if not isinstance(value, int) or isinstance(value, bool):
         raise MalformedEvent(f"{obj.get('object')}.{key} is not an integer")
@@ -120,19 +102,22 @@ async def gather(event: StripeEvent, gateway: PaymentGateway) -> Facts | None:
         top_up = await _top_up_from_metadata(obj.get("metadata"))
         if top_up is None and (ref := _uuid(obj.get("client_reference_id"))):
             top_up = await TopUp.get_or_none(id=ref)
-        if top_up is None and (session_id := _str(obj, "id")):
+        if top_up is None and (session_id := json_str(obj, "id")):
             top_up = await TopUp.get_or_none(checkout_session_id=session_id)
     elif kind == "charge":
+        charge_id = json_str(obj, "id")
+        if charge_id is None:
+            raise MalformedEvent("charge without an id")
         top_up = await _top_up_from_metadata(obj.get("metadata"))
         if top_up is None:
-            top_up = await _top_up_by_intent(gateway, _str(obj, "payment_intent"))
+            top_up = await _top_up_by_intent(gateway, json_str(obj, "payment_intent"))
         listed = obj.get("refunds")
         if isinstance(listed, dict) and not listed.get("has_more"):
             refunds = [r for r in listed.get("data", []) if isinstance(r, dict)]
         elif top_up is not None:  # newer API versions leave refunds off the charge
-            refunds = [dict(r) for r in await gateway.charge_refunds(str(_str(obj, "id")))]
+            refunds = [dict(r) for r in await gateway.charge_refunds(charge_id)]
     elif kind == "dispute":
-        top_up = await _top_up_by_intent(gateway, _str(obj, "payment_intent"))
+        top_up = await _top_up_by_intent(gateway, json_str(obj, "payment_intent"))
     if top_up is None:
         return None
     return Facts(top_up=top_up, object=obj, refunds=refunds)
@@ -174,135 +159,3 @@ async def process(
             return Outcome.DUPLICATE
         raise
     return Outcome.APPLIED if facts is not None else Outcome.NOT_OURS
-
-
-# -- effects -----------------------------------------------------------------------------
-
-
-async def _advance(uow: UnitOfWork, top_up: TopUp, status: TopUpStatus) -> None:
-    """Move the status up (never down) with one conditional UPDATE, safe under concurrency."""
-    lower = [s.value for s, rank in _RANK.items() if rank < _RANK[status]]
-    await TopUp.filter(id=top_up.id, status__in=lower).using_db(uow.conn).update(
-        status=status.value
-    )
-
-
-async def _remember_ids(uow: UnitOfWork, top_up: TopUp, *, session: str | None,
-                        intent: str | None) -> None:
-    if session is not None:
-        await TopUp.filter(id=top_up.id, checkout_session_id=None).using_db(uow.conn).update(
-            checkout_session_id=session
-        )
-    if intent is not None:
-        await TopUp.filter(id=top_up.id, payment_intent_id=None).using_db(uow.conn).update(
-            payment_intent_id=intent
-        )
-
-
-def _same_currency(top_up: TopUp, obj: JSON) -> bool:
-    currency = str(obj.get("currency") or "").upper()
-    if currency != top_up.currency:
-        logger.error(
-            "stripe object in another currency ignored",
-            extra={"top_up_id": str(top_up.id), "object_id": obj.get("id"), "currency": currency},
-        )
-        return False
-    return True
-
-
-async def _post(uow: UnitOfWork, top_up: TopUp, kind: EntryKind, amount: int, key: str,
-                reference: str) -> None:
-    await ledger.post(
-        uow,
-        account_ref=top_up.account_ref,
-        user_id=top_up.user_id,  # type: ignore[attr-defined]
-        kind=kind,
-        amount_minor=amount,
-        currency=top_up.currency,
-        business_key=key,
-        reference=reference,
-    )
-
-
-async def _credit(uow: UnitOfWork, facts: Facts) -> None:
-    """Credit what the session collected, once per session (``stripe:cs_…``)."""
-    session, top_up = facts.object, facts.top_up
-    session_id = _str(session, "id")
-    if session_id is None:
-        raise MalformedEvent("checkout.session without an id")
-    await _remember_ids(uow, top_up, session=session_id, intent=_str(session, "payment_intent"))
-    if not _same_currency(top_up, session):
-        return
-    amount = _int(session, "amount_total")
-    if amount != top_up.amount_minor:
-        logger.warning("checkout total differs from the top-up", extra={
-            "top_up_id": str(top_up.id), "amount_total": amount,
-            "amount_minor": top_up.amount_minor,
-        })
-    await _post(uow, top_up, EntryKind.TOP_UP, amount, f"stripe:{session_id}", session_id)
-    await _advance(uow, top_up, TopUpStatus.PAID)
-
-
-async def session_completed(uow: UnitOfWork, facts: Facts) -> None:
-    """Paid by card: credit. Unpaid (a delayed method like a bank debit): wait for its outcome."""
-    if facts.object.get("payment_status") == "paid":
-        await _credit(uow, facts)
-        return
-    await _remember_ids(uow, facts.top_up, session=_str(facts.object, "id"),
-                        intent=_str(facts.object, "payment_intent"))
-    await _advance(uow, facts.top_up, TopUpStatus.PROCESSING)
-
-
-async def async_payment_succeeded(uow: UnitOfWork, facts: Facts) -> None:
-    await _credit(uow, facts)
-
-
-async def async_payment_failed(uow: UnitOfWork, facts: Facts) -> None:
-    await _remember_ids(uow, facts.top_up, session=_str(facts.object, "id"),
-                        intent=_str(facts.object, "payment_intent"))
-    await _advance(uow, facts.top_up, TopUpStatus.FAILED)
-
-
-async def session_expired(uow: UnitOfWork, facts: Facts) -> None:
-    await _advance(uow, facts.top_up, TopUpStatus.EXPIRED)
-
-
-async def charge_refunded(uow: UnitOfWork, facts: Facts) -> None:
-    """One debit per refund id: the event lists every refund so far, so repeats are no-ops."""
-    charge, top_up = facts.object, facts.top_up
-    await _remember_ids(uow, top_up, session=None, intent=_str(charge, "payment_intent"))
-    for refund in facts.refunds:
-        refund_id = _str(refund, "id")
-        if refund_id is None or refund.get("status") in _REFUND_VOID:
-            continue
-        if _same_currency(top_up, refund):
-            await _post(uow, top_up, EntryKind.REFUND, -_int(refund, "amount"),
-                        f"refund:{refund_id}", refund_id)
-    await _advance(uow, top_up, TopUpStatus.REFUNDED if charge.get("refunded") is True
-                   else TopUpStatus.PAID)
-
-
-async def _dispute_debit(uow: UnitOfWork, facts: Facts) -> str | None:
-    """Debit the disputed amount once (``dispute:du_…``); inquiries (``warning_*``) move none."""
-    dispute, top_up = facts.object, facts.top_up
-    dispute_id = _str(dispute, "id")
-    if dispute_id is None:
-        raise MalformedEvent("dispute without an id")
-    if str(dispute.get("status", "")).startswith("warning_") or not _same_currency(top_up, dispute):
-        return None
-    await _post(uow, top_up, EntryKind.DISPUTE, -_int(dispute, "amount"), f"dispute:{dispute_id}",
-                dispute_id)
-    return dispute_id
-
-
-async def dispute_created(uow: UnitOfWork, facts: Facts) -> None:
-    await _dispute_debit(uow, facts)
-
-
-async def dispute_closed(uow: UnitOfWork, facts: Facts) -> None:
-    """Won: the money comes back (``dispute_won:du_…``). The debit is re-derived first, so a
-    ``closed`` that overtakes its ``created`` still leaves both entries."""
-    dispute_id = await _dispute_debit(uow, facts)
-    if dispute_id is not None and facts.object.get("status") == "won":
-        await _post(uow, facts.top_up, EntryKind.DISPUTE_REVERSAL, _int(facts.object, "amount"),
-                    f"dispute_won:{dispute_id}", dispute_id)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain import billing, billing_events
+from domain import billing, billing_effects, billing_events
 from main import Runtime
 from tests.conftest import gql, register
 from tests.stripe_twin import (
@@ -276,7 +276,7 @@ async def test_an_event_we_cannot_place_yet_is_not_recorded_so_stripe_retries_it
     with pytest.raises(billing.PaymentGatewayError):
         await billing_events.process(
             effects=runtime.services.effects, gateway=_DownGateway(), event=dispute,
-            body=json.dumps(event), handler=billing_events.dispute_created,
+            body=json.dumps(event), handler=billing_effects.dispute_created,
         )
 
     # then nothing was kept, so Stripe's retry is applied in full

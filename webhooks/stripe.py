@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from domain import billing_events
+from domain import billing_effects, billing_events
 from domain.billing import PaymentGatewayError
 from domain.billing_events import Handler, MalformedEvent, StripeEvent
 from resolvers.context import Services
@@ -26,13 +26,13 @@ logger = logging.getLogger("callfluently.webhooks.stripe")
 TOLERANCE_S = 300
 
 HANDLERS: dict[str, Handler] = {
-    "checkout.session.completed": billing_events.session_completed,
-    "checkout.session.async_payment_succeeded": billing_events.async_payment_succeeded,
-    "checkout.session.async_payment_failed": billing_events.async_payment_failed,
-    "checkout.session.expired": billing_events.session_expired,
-    "charge.refunded": billing_events.charge_refunded,
-    "charge.dispute.created": billing_events.dispute_created,
-    "charge.dispute.closed": billing_events.dispute_closed,
+    "checkout.session.completed": billing_effects.session_completed,
+    "checkout.session.async_payment_succeeded": billing_effects.async_payment_succeeded,
+    "checkout.session.async_payment_failed": billing_effects.async_payment_failed,
+    "checkout.session.expired": billing_effects.session_expired,
+    "charge.refunded": billing_effects.charge_refunded,
+    "charge.dispute.created": billing_effects.dispute_created,
+    "charge.dispute.closed": billing_effects.dispute_closed,
 }
 
 
