@@ -29,6 +29,9 @@ from tortoise import Tortoise
 from db.config import tortoise_config
 from db.migrate import apply_migrations, make_migrations
 from domain.billing import Payments
+from domain.calls import DIAL_JOB, Pricing
+from domain.calls_dial import dial_handler
+from domain.calls_reconcile import RECONCILE_JOB, reconcile_handler
 from domain.clock import Clock, SystemClock
 from domain.jobs import JobHandler, Periodic, Worker
 from domain.live import EventBus
@@ -38,6 +41,7 @@ from domain.tokens import AccessTokens
 from domain.uow import Effects
 from providers.bus_memory import MemoryBus
 from providers.stripe import StripeGateway
+from providers.vapi import VapiDialer
 from resolvers.context import Services
 from schema.root import schema
 from settings import Settings
@@ -46,6 +50,7 @@ from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
 from web.health import healthz, readyz
 from webhooks.stripe import stripe_webhook_routes
+from webhooks.vapi import vapi_webhook_routes
 
 logger = logging.getLogger("callfluently")
 
@@ -91,13 +96,25 @@ def build_payments(settings: Settings, gateway: StripeGateway) -> Payments:
     )
 
 
+def build_call_handlers(runtime: Runtime) -> dict[str, JobHandler]:
+    """The calls domain's jobs: dialling VAPI, and reconciling calls whose webhooks never came."""
+    settings, effects = runtime.settings, runtime.services.effects
+    dialer = VapiDialer(settings, runtime.http_client)
+    pricing = Pricing(price_per_minute_minor=settings.price_per_minute_minor,
+                      currency=settings.currency)
+    return {
+        DIAL_JOB: dial_handler(effects=effects, dialer=dialer),
+        RECONCILE_JOB: reconcile_handler(effects=effects, dialer=dialer, pricing=pricing),
+    }
+
+
 def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
     """Job kind -> handler, each closed over the ports it needs."""
-    return {}
+    return {**build_call_handlers(runtime)}
 
 
 def build_periodic(settings: Settings) -> tuple[Periodic, ...]:
-    return ()
+    return (Periodic(RECONCILE_JOB, timedelta(minutes=1)),)
 
 
 def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[Mount]:
@@ -202,6 +219,7 @@ def create_app(
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *vapi_webhook_routes(services),
         *stripe_webhook_routes(services),
         *google_routes(services, GoogleOidc(settings, http_client), graphql.cookies),
         *sandboxes,

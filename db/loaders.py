@@ -9,6 +9,8 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from db.models.accounts import User
+from db.models.calls import TranscriptTurn
+from db.models.topics import Topic
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -48,3 +50,14 @@ class Loaders:
     @property
     def users(self) -> DataLoader[UUID, User | None]:
         return self.get("users", _users)
+
+
+async def transcript_turns_by_call(keys: list[UUID]) -> list[list[TranscriptTurn]]:
+    """Each call's transcript turns, in spoken order."""
+    rows = await TranscriptTurn.filter(call_id__in=keys).order_by("call_id", "seq")
+    return grouped(rows, keys, lambda t: t.call_id)
+
+
+async def topics_by_id(keys: list[UUID]) -> list[Topic | None]:
+    """Topics by id, retired ones included (an old call keeps its topic)."""
+    return by_key(await Topic.filter(id__in=keys), keys, lambda t: t.id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from db.locks import lock_balance
@@ -23,7 +23,8 @@ from domain.errors import DomainError
 from domain.live import EventType
 from domain.uow import Effects, UnitOfWork
 
-#: Calls without a plan (or with an inactive one) last at most this long.
+#: Calls of a learner without a call plan last at most this long (a plan sets its own length,
+#: which also applies to calls started by hand).
 DEFAULT_MAX_DURATION_S = 10 * 60
 #: VAPI refuses a ``maxDurationSeconds`` below this.
 MIN_DURATION_S = 10
@@ -104,15 +105,15 @@ class ProviderCall:
     data: dict[str, Any]
 
 
-class DialRejected(Exception):  # noqa: N818 - named for what happened
+class DialRejected(Exception):
     """The provider answered and refused: no call exists, so the call fails."""
 
 
-class DialUncertain(Exception):  # noqa: N818 - named for what happened
+class DialUncertain(Exception):
     """The request may have reached the provider, so a call may exist: never retry blindly."""
 
 
-class ProviderUnavailable(Exception):  # noqa: N818 - named for what happened
+class ProviderUnavailable(Exception):
     """The provider could not be reached at all; nothing was created."""
 
 
@@ -187,7 +188,7 @@ async def start_call(
     ``plan_slot`` the start is idempotent: the slot's existing call is returned.
     """
     async with UnitOfWork(effects) as uow:
-        user = await User.get_or_none(id=user_id).using_db(uow.conn)
+        user = await User.get_or_none(id=user_id, using_db=uow.conn)
         if user is None or user.status != "active":
             raise StartCallRefused(StartCallErrorCode.ACCOUNT_CLOSED, "This account is closed.")
         if user.processing_restricted:
@@ -202,8 +203,8 @@ async def start_call(
         topic = await _choose_topic(uow, user_id, topic_id)
         balance = await lock_balance(uow.conn, user.account_ref, pricing.currency)
         if plan_slot is not None:
-            existing = await Call.get_or_none(user_id=user_id, plan_slot=plan_slot).using_db(
-                uow.conn
+            existing = await Call.get_or_none(
+                user_id=user_id, plan_slot=plan_slot, using_db=uow.conn
             )
             if existing is not None:
                 return existing
@@ -219,14 +220,14 @@ async def start_call(
                 StartCallErrorCode.INSUFFICIENT_BALANCE,
                 "Your balance does not cover one minute of coaching. Top up first.",
             )
-        plan = await CallPlan.get_or_none(user_id=user_id).using_db(uow.conn)
+        plan = await CallPlan.get_or_none(user_id=user_id, using_db=uow.conn)
         call = await Call.create(
             user_id=user_id,
             topic_id=topic.id if topic else None,
             status=CallStatus.REQUESTED.value,
             plan_slot=plan_slot,
             max_duration_s=max_duration_s(
-                plan_minutes=plan.minutes_per_call if plan and plan.active else None,
+                plan_minutes=plan.minutes_per_call if plan else None,
                 balance_minor=balance.amount_minor,
                 pricing=pricing,
             ),
@@ -249,7 +250,7 @@ async def start_call(
 async def _choose_topic(uow: UnitOfWork, user_id: UUID, topic_id: UUID | None) -> Topic | None:
     """The asked-for active topic; with none asked, the learner's least recently used pick."""
     if topic_id is not None:
-        topic = await Topic.get_or_none(id=topic_id, active=True).using_db(uow.conn)
+        topic = await Topic.get_or_none(id=topic_id, active=True, using_db=uow.conn)
         if topic is None:
             raise StartCallRefused(
                 StartCallErrorCode.TOPIC_NOT_FOUND, "No such topic.", "topicId"
@@ -261,14 +262,15 @@ async def _choose_topic(uow: UnitOfWork, user_id: UUID, topic_id: UUID | None) -
     ]
     if not picked:
         return None
-    recent = await (
-        Call.filter(user_id=user_id, topic_id__in=picked)
+    recent = cast(
+        "list[UUID]",
+        await Call.filter(user_id=user_id, topic_id__in=picked)
         .order_by("-requested_at")
         .limit(200)
         .using_db(uow.conn)
-        .values_list("topic_id", flat=True)
+        .values_list("topic_id", flat=True),
     )
     order = {topic: i for i, topic in enumerate(dict.fromkeys(recent))}
     never_used = [t for t in picked if t not in order]
     choice = never_used[0] if never_used else max(picked, key=lambda t: order[t])
-    return await Topic.get(id=choice).using_db(uow.conn)
+    return await Topic.get(id=choice, using_db=uow.conn)

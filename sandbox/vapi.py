@@ -251,7 +251,10 @@ class _Api:
             return _bad_request(errors)
 
         def recording_url(call_id: str, file: str) -> str:
-            return str(request.url_for("vapi_recording", call_id=call_id, file=file))
+            # Resolved on this app's own routes: when the service mounts the twin, a route
+            # name is only known to the outer router under its mount's prefix.
+            path = request.app.url_path_for("vapi_recording", call_id=call_id, file=file)
+            return str(request.base_url.replace(path=request.scope.get("root_path", "") + path))
 
         call = new_call(self.sandbox, body, recording_url)
         self.sandbox.add_call(call)

@@ -8,10 +8,11 @@ from strawberry.tools import merge_types
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.billing import BillingMutation, BillingQuery
+from resolvers.calls import CallsMutation, CallsQuery
 from web.errors import is_expected_error
 
-Query = merge_types("Query", (AccountsQuery, BillingQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, BillingMutation))
+Query = merge_types("Query", (AccountsQuery, BillingQuery, CallsQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, BillingMutation, CallsMutation))
 
 
 def build_schema() -> strawberry.Schema:

@@ -10,6 +10,8 @@ from tortoise.models import Model
 
 class Call(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    user_id: uuid.UUID
+    topic_id: uuid.UUID | None
     user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
         "accounts.User", related_name="calls", on_delete=fields.CASCADE
     )
@@ -39,6 +41,7 @@ class Call(Model):
 
 class TranscriptTurn(Model):
     id = fields.BigIntField(primary_key=True)
+    call_id: uuid.UUID
     call: fields.ForeignKeyRelation[Call] = fields.ForeignKeyField(
         "calls.Call", related_name="turns", on_delete=fields.CASCADE
     )

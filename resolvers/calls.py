@@ -1,0 +1,96 @@
+"""Call resolvers: start a coaching call, read one's own calls."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from domain import calls, calls_queries
+from domain.calls_queries import CallCursor
+from resolvers.context import Context, graphql_error
+from schema.calls import Call, CallConnection, CallStatus, StartCallError, StartCallResult
+from schema.ids import BadId, decode_uuid
+from schema.pagination import connection, decode_cursor, page_size
+
+Info = strawberry.Info[Context, None]
+
+
+def _pricing(info: Info) -> calls.Pricing:
+    settings = info.context.services.settings
+    return calls.Pricing(settings.price_per_minute_minor, settings.currency)
+
+
+async def start_call(info: Info, topic_id: relay.GlobalID | None = None) -> StartCallResult:
+    ctx = info.context
+    principal = ctx.require_scope("calls:write")
+    try:
+        topic = decode_uuid(str(topic_id), "Topic") if topic_id is not None else None
+        row = await calls.start_call(
+            effects=ctx.services.effects, user_id=principal.user_id, topic_id=topic,
+            now=ctx.now, pricing=_pricing(info),
+        )
+    except BadId:
+        return StartCallError(
+            code=calls.StartCallErrorCode.TOPIC_NOT_FOUND, message="No such topic.",
+            field="topicId",
+        )
+    except calls.StartCallRefused as exc:
+        return StartCallError.from_refusal(exc)
+    return Call.from_model(row)
+
+
+async def call(info: Info, id: relay.GlobalID) -> Call | None:
+    principal = info.context.require_scope("calls:read")
+    try:
+        call_id = decode_uuid(str(id), "Call")
+    except BadId:
+        return None
+    row = await calls_queries.get_own_call(user_id=principal.user_id, call_id=call_id)
+    return Call.from_model(row) if row is not None else None
+
+
+async def my_calls(
+    info: Info, first: int | None = None, after: str | None = None,
+    status: CallStatus | None = None,
+) -> CallConnection:
+    principal = info.context.require_scope("calls:read")
+    try:
+        size = page_size(first)
+        raw = decode_cursor(after)
+        cursor = CallCursor.decode(raw) if raw else None
+    except ValueError as exc:
+        raise graphql_error(str(exc) if "first" in str(exc) else "Invalid cursor.",
+                            "BAD_USER_INPUT") from None
+    rows = await calls_queries.list_own_calls(
+        user_id=principal.user_id, limit=size + 1, after=cursor,
+        status=calls.CallStatus(status.value) if status is not None else None,
+    )
+    return connection(
+        [Call.from_model(r) for r in rows], size=size,
+        cursor_of=lambda c: CallCursor.of(c.row).encode(), had_previous=cursor is not None,
+    )
+
+
+@strawberry.type
+class CallsQuery:
+    call: Call | None = strawberry.field(
+        resolver=call,
+        description="One of the signed-in learner's calls; null when it does not exist or "
+        "belongs to someone else. Requires sign-in (API keys: `calls:read`).",
+    )
+    calls: CallConnection = strawberry.field(
+        resolver=my_calls,
+        description="The signed-in learner's calls, newest first, optionally of one status. "
+        "`first` defaults to 20, at most 100. Requires sign-in (API keys: `calls:read`).",
+    )
+
+
+@strawberry.type
+class CallsMutation:
+    start_call: StartCallResult = strawberry.mutation(
+        resolver=start_call,
+        description="Call the signed-in learner now, about `topicId` (or, without it, the "
+        "least recently practised of their selected topics). The call is placed in the "
+        "background: follow `status`. Requires sign-in (API keys: `calls:write`), a phone "
+        "number, no other active call and a balance covering one minute.",
+    )

@@ -1,0 +1,167 @@
+"""Calls in the schema: the coaching call, its transcript, `startCall`'s result and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+from strawberry import relay
+
+from db.loaders import topics_by_id, transcript_turns_by_call
+from db.models.calls import Call as CallRow
+from db.models.calls import TranscriptTurn as TurnRow
+from domain import calls
+from domain.errors import DomainError
+from resolvers.context import Context
+from schema.errors import UserError, enum_type
+from schema.pagination import Connection
+from schema.topics import Topic
+
+if TYPE_CHECKING:  # the schema enums are the domain enums, registered under these names
+    CallStatus = calls.CallStatus
+    StartCallErrorCode = calls.StartCallErrorCode
+else:
+    CallStatus = enum_type(
+        calls.CallStatus,
+        "CallStatus",
+        "Where a call is: REQUESTED (accepted, not yet sent to the phone provider), QUEUED, "
+        "RINGING, IN_PROGRESS, then ENDED (see `endedReason`) or FAILED (never placed, see "
+        "`failureReason`). A status only ever moves forward.",
+    )
+    StartCallErrorCode = enum_type(
+        calls.StartCallErrorCode, "StartCallErrorCode", "Why `startCall` refused."
+    )
+
+
+@strawberry.enum(description="Who spoke a transcript turn.")
+class TranscriptRole(Enum):
+    COACH = "coach"
+    LEARNER = "learner"
+
+
+@strawberry.type(description="One turn of a call's transcript.")
+class TranscriptTurn:
+    role: TranscriptRole = strawberry.field(description="COACH (the AI) or LEARNER.")
+    text: str = strawberry.field(description="What was said, as transcribed.")
+    start_s: float | None = strawberry.field(
+        description="Seconds from the start of the call when the turn began, when known."
+    )
+    end_s: float | None = strawberry.field(
+        description="Seconds from the start of the call when the turn ended, when known."
+    )
+
+    @classmethod
+    def from_model(cls, row: TurnRow) -> Self:
+        return cls(role=TranscriptRole(row.role), text=row.text, start_s=row.start_s,
+                   end_s=row.end_s)
+
+
+Info = strawberry.Info[Context, None]
+
+
+def _currency(root: Call, info: Info) -> str:
+    return info.context.services.settings.currency
+
+
+async def _topic(root: Call, info: Info) -> Topic | None:
+    if root.row.topic_id is None:
+        return None
+    row = await info.context.loaders.get("topics_by_id", topics_by_id).load(root.row.topic_id)
+    return Topic.from_model(row) if row is not None else None
+
+
+async def _transcript(root: Call, info: Info) -> list[TranscriptTurn]:
+    loader = info.context.loaders.get("transcript_turns_by_call", transcript_turns_by_call)
+    return [TranscriptTurn.from_model(r) for r in await loader.load(root.row.id)]
+
+
+def _recording_url(root: Call, info: Info) -> str | None:
+    """The link until it expires with the recording itself (30 days after the call)."""
+    expires = root.row.recording_expires_at
+    if root.row.recording_url is None or expires is None or expires <= info.context.now:
+        return None
+    return root.row.recording_url
+
+
+@strawberry.type(
+    description="A coaching call with the AI coach. Readable only by the learner it called."
+)
+class Call(relay.Node):
+    id: relay.NodeID[str]
+    row: strawberry.Private[CallRow]
+    status: CallStatus = strawberry.field(description="Where the call is now.")
+    ended_reason: str | None = strawberry.field(
+        description="Why the call ended, as the phone provider reports it, e.g. "
+        "`customer-ended-call`, `customer-did-not-answer`, `customer-busy`, `voicemail`."
+    )
+    failure_reason: str | None = strawberry.field(
+        description="With FAILED: why the call could not be placed."
+    )
+    requested_at: datetime = strawberry.field(description="When the call was asked for (UTC).")
+    started_at: datetime | None = strawberry.field(
+        description="When the learner answered (UTC); null if they never did."
+    )
+    ended_at: datetime | None = strawberry.field(description="When the call ended (UTC).")
+    duration_seconds: int | None = strawberry.field(
+        description="Connected time in whole seconds, once the call is finished."
+    )
+    charge_minor: int | None = strawberry.field(
+        description="What the call cost, in minor units of `currency`: per connected second, "
+        "rounded up. 0 for unanswered, busy, voicemail and failed calls; null until the "
+        "call is finished."
+    )
+    # Room for `analysis` (the analysis domain adds the field and its loader).
+
+    currency: str = strawberry.field(
+        resolver=_currency, description="Currency of `chargeMinor` (ISO 4217)."
+    )
+    topic: Topic | None = strawberry.field(
+        resolver=_topic,
+        description="The topic of the conversation; null for a free conversation.",
+    )
+    transcript: list[TranscriptTurn] = strawberry.field(
+        resolver=_transcript,
+        description="What was said, in order. Empty until the first turn, and for calls "
+        "that were never a conversation (unanswered, busy, voicemail).",
+    )
+    recording_url: str | None = strawberry.field(
+        resolver=_recording_url,
+        description="Link to the call's recording at the phone provider. Null for calls that "
+        "were never a conversation and after 30 days, when the recording is deleted.",
+    )
+
+    @classmethod
+    def from_model(cls, row: CallRow) -> Self:
+        return cls(
+            id=str(row.id),
+            row=row,
+            status=calls.CallStatus(row.status),
+            ended_reason=row.ended_reason,
+            failure_reason=row.failure_reason,
+            requested_at=row.requested_at,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            duration_seconds=row.duration_s,
+            charge_minor=row.charge_minor,
+        )
+
+
+CallConnection = Connection[Call]
+
+
+@strawberry.type(description="`startCall` refused: see `code` (and `field` for topicId).")
+class StartCallError(UserError):
+    code: StartCallErrorCode = strawberry.field(description="Why it was refused.")
+
+    @classmethod
+    def from_refusal(cls, exc: DomainError) -> Self:
+        return cls(code=calls.StartCallErrorCode(exc.code.value), message=exc.message,
+                   field=exc.field)
+
+
+StartCallResult = Annotated[
+    Call | StartCallError,
+    strawberry.union("StartCallResult", description="The requested call, or why not."),
+]
