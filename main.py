@@ -81,7 +81,7 @@ def build_bus(settings: Settings) -> EventBus:
     if settings.redis_url:
         from providers.bus_redis import RedisBus
 
-        return RedisBus(settings.redis_url)
+        return RedisBus(settings.redis_url, prefix=settings.redis_prefix)
     return MemoryBus()
 
 

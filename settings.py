@@ -60,6 +60,11 @@ class Settings:
     sandbox_speed: float = 1.0
     log_level: str = "INFO"
     environment: str = "development"
+    redis_prefix: str = "cf:"
+    #: Live subscriptions: events buffered per subscriber before it is cut off as too slow,
+    #: and the graphql-transport-ws keep-alive ping interval (0 turns pings off).
+    live_queue_size: int = 1000
+    ws_keepalive_s: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
@@ -99,6 +104,9 @@ class Settings:
             sandbox_speed=float(env.get("SANDBOX_SPEED") or base.sandbox_speed),
             log_level=env.get("LOG_LEVEL") or base.log_level,
             environment=env.get("ENVIRONMENT") or base.environment,
+            redis_prefix=env.get("REDIS_PREFIX") or base.redis_prefix,
+            live_queue_size=_int(env, "LIVE_QUEUE_SIZE", base.live_queue_size),
+            ws_keepalive_s=float(env.get("WS_KEEPALIVE_S") or base.ws_keepalive_s),
         )
 
     def with_sandbox_defaults(self) -> Self:

@@ -76,7 +76,8 @@ class EventType:
     - ``call.status_changed``: {status, previousStatus, endedReason?}
     - ``call.transcript``: {role, text, final, seq?, startS?, endS?}
     - ``call.ended``: {status, endedReason, durationS, chargeMinor, currency}
-    - ``analysis.ready``: {analysisId, status, grammar, vocabulary, fluency, pronunciation, cefrLevel}
+    - ``analysis.ready``: {analysisId, status, grammar, vocabulary, fluency, pronunciation,
+      cefrLevel}
     - ``balance.changed``: {amountMinor, currency, deltaMinor, kind, entryId}
     - ``privacy_request.updated``: {requestId, kind, status}
 
@@ -137,8 +138,8 @@ class Feed:
         query = Event.filter(user_id=self.user_id)
         if self.call_id is not None:
             query = query.filter(call_id=self.call_id)
-        row = await query.order_by("-id").first().values_list("id", flat=True)
-        return int(row) if row is not None else 0
+        newest = await query.order_by("-id").only("id").first()
+        return newest.id if newest is not None else 0
 
 
 @dataclass(slots=True)

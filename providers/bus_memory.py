@@ -1,13 +1,16 @@
-"""The in-process event bus: the embedded default for a single process."""
+"""The in-process event bus: the embedded default for a single process.
+
+The Redis bus reuses it for the fan-out to this process's own listeners.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
-from domain.live import SlowConsumer
+from domain.live import Resync, SlowConsumer
 from domain.ports import PublishedEvent
 
 
@@ -17,16 +20,34 @@ class MemoryListener:
     def __init__(self, bus: MemoryBus, user_id: UUID, max_queue: int) -> None:
         self._bus = bus
         self.user_id = user_id
-        self.queue: asyncio.Queue[PublishedEvent | None] = asyncio.Queue(max_queue)
+        self.queue: asyncio.Queue[PublishedEvent | Resync | None] = asyncio.Queue(max_queue)
         self.overflowed = False
+        self._resync_pending = False
 
     def offer(self, event: PublishedEvent) -> None:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            self.overflowed = True
-            self._bus.detach(self)
-            self._wake_for_close()
+            self._overflow()
+
+    def offer_resync(self, reason: str) -> None:
+        """Ask the reader to re-read the log; one pending request covers any number."""
+        if self._resync_pending or self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(Resync(reason))
+            self._resync_pending = True
+        except asyncio.QueueFull:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        # Drop everything still queued: the reader stops at the last event it actually took,
+        # so the id it reports is a cursor with no gap behind it.
+        self.overflowed = True
+        self._bus.detach(self)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     def _wake_for_close(self) -> None:
         # Make room for the end marker so the reader wakes and sees the overflow.
@@ -37,14 +58,19 @@ class MemoryListener:
             except asyncio.QueueFull:
                 self.queue.get_nowait()
 
-    async def __aiter__(self) -> AsyncIterator[PublishedEvent]:
+    async def __aiter__(self) -> AsyncIterator[PublishedEvent | Resync]:
         while True:
             item = await self.queue.get()
             if item is None:
                 if self.overflowed:
                     raise SlowConsumer("subscriber queue overflowed")
                 return
+            if isinstance(item, Resync):
+                self._resync_pending = False
             yield item
+
+    async def ready(self) -> None:
+        return None
 
     async def close(self) -> None:
         self._bus.detach(self)
@@ -52,10 +78,14 @@ class MemoryListener:
 
 
 class MemoryBus:
-    """Delivers each published event to this process's listeners for its user."""
+    """Delivers each published event to this process's listeners for its user.
 
-    def __init__(self) -> None:
+    ``on_idle`` is told when the last listener of a user leaves (the Redis bus unsubscribes).
+    """
+
+    def __init__(self, on_idle: Callable[[UUID], None] | None = None) -> None:
         self._listeners: defaultdict[UUID, set[MemoryListener]] = defaultdict(set)
+        self._on_idle = on_idle
 
     async def start(self) -> None:
         return None
@@ -73,6 +103,13 @@ class MemoryBus:
             for listener in list(self._listeners.get(event.user_id, ())):
                 listener.offer(event)
 
+    def resync(self, user_ids: frozenset[UUID] | None, reason: str) -> None:
+        """Tell these users' listeners (None: everyone's) to re-read the log."""
+        targets = self._listeners.keys() if user_ids is None else user_ids
+        for user_id in list(targets):
+            for listener in list(self._listeners.get(user_id, ())):
+                listener.offer_resync(reason)
+
     def listen(self, user_id: UUID, *, max_queue: int = 1000) -> MemoryListener:
         listener = MemoryListener(self, user_id, max_queue)
         self._listeners[user_id].add(listener)
@@ -80,10 +117,19 @@ class MemoryBus:
 
     def detach(self, listener: MemoryListener) -> None:
         group = self._listeners.get(listener.user_id)
-        if group is not None:
+        if group is not None and listener in group:
             group.discard(listener)
             if not group:
                 self._listeners.pop(listener.user_id, None)
+                if self._on_idle is not None:
+                    self._on_idle(listener.user_id)
+
+    def has_listeners(self, user_id: UUID) -> bool:
+        return user_id in self._listeners
+
+    @property
+    def user_ids(self) -> frozenset[UUID]:
+        return frozenset(self._listeners)
 
     @property
     def listener_count(self) -> int:

@@ -9,10 +9,14 @@ from strawberry.tools import merge_types
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.billing import BillingMutation, BillingQuery
 from resolvers.calls import CallsMutation, CallsQuery
+from resolvers.live import LiveSubscription
+from schema.live import LIVE_TYPES
 from web.errors import is_expected_error
+from web.subscriptions import SubscriptionsOverWebSocket
 
 Query = merge_types("Query", (AccountsQuery, BillingQuery, CallsQuery))
 Mutation = merge_types("Mutation", (AccountsMutation, BillingMutation, CallsMutation))
+Subscription = merge_types("Subscription", (LiveSubscription,))
 
 
 def build_schema() -> strawberry.Schema:
@@ -20,7 +24,10 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
+        types=[*LIVE_TYPES],
         extensions=[
+            SubscriptionsOverWebSocket,
             lambda: MaskErrors(
                 should_mask_error=lambda e: not is_expected_error(e),
                 error_message="Unexpected error.",

@@ -8,12 +8,15 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 from domain import sessions
 from domain.principal import Principal
 from domain.sessions import ClientInfo
 from resolvers.context import Context, Services
 from web.cookies import ACCESS_COOKIE, REFRESH_COOKIE, AuthCookies
+from web.subscriptions import LiveTransportWSHandler, token_from_params
 
 
 def client_info(conn: HTTPConnection) -> ClientInfo:
@@ -43,12 +46,23 @@ async def authenticate(services: Services, conn: HTTPConnection) -> Principal | 
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context; GraphiQL is served to browsers on GET."""
+    """Strawberry's ASGI app with our context; GraphiQL is served to browsers on GET.
+
+    WebSocket handshakes from browser origins other than our own and ``ALLOWED_ORIGINS`` are
+    refused (403) before anything runs; clients that send no Origin are not browsers and pass.
+    """
+
+    graphql_transport_ws_handler_class = LiveTransportWSHandler
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
+        settings = services.settings
+        kwargs.setdefault("allowed_origins", settings.allowed_origins)
+        # Our handler enforces the cap with a typed error (TOO_MANY_SUBSCRIPTIONS).
+        kwargs.setdefault("max_subscriptions_per_connection", None)
         super().__init__(**kwargs)
         self.services = services
-        settings = services.settings
+        self.subscription_cap: int | None = settings.api.max_subscriptions_per_connection
+        self.keepalive_s = settings.ws_keepalive_s
         self.cookies = AuthCookies(
             secure=settings.secure_cookies,
             access_ttl_s=settings.access_token_ttl_s,
@@ -65,3 +79,18 @@ class GraphQLApp(GraphQL[Context, None]):
             cookies=self.cookies,
             refresh_cookie=request.cookies.get(REFRESH_COOKIE),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Accept ``connection_init`` only from a signed-in caller (else close 4403).
+
+        A token in the payload wins over the handshake's cookie or header.
+        """
+        token = token_from_params(context.connection_params or {})
+        if token is not None:
+            context.principal = await sessions.authenticate(
+                tokens=self.services.session_policy.tokens, access_token=token,
+                now=self.services.clock.now(),
+            )
+        if context.principal is None:
+            raise ConnectionRejectionError()
+        return await super().on_ws_connect(context)
