@@ -39,16 +39,22 @@ from domain.passwords import PasswordHasher
 from domain.sessions import SessionPolicy
 from domain.tokens import AccessTokens
 from domain.uow import Effects
+from observability.logs import configure as configure_logging
+from observability.metrics import Metrics
+from observability.tracing import OperationTracer
 from providers.bus_memory import MemoryBus
 from providers.stripe import StripeGateway
 from providers.vapi import VapiDialer
 from resolvers.context import Services
+from schema.contract import sorted_sdl
 from schema.root import schema
 from settings import Settings
+from web.body_limit import BodyLimit
 from providers.google import GoogleOidc
 from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
 from web.health import healthz, readyz
+from web.metrics import metrics_route
 from webhooks.stripe import stripe_webhook_routes
 from webhooks.vapi import vapi_webhook_routes
 
@@ -106,6 +112,27 @@ def build_call_handlers(runtime: Runtime) -> dict[str, JobHandler]:
         DIAL_JOB: dial_handler(effects=effects, dialer=dialer),
         RECONCILE_JOB: reconcile_handler(effects=effects, dialer=dialer, pricing=pricing),
     }
+
+
+def build_api_ports(settings: Settings) -> dict[str, Any]:
+    """Metrics, optional tracing, and the rate limiter and APQ cache (in Redis with REDIS_URL,
+    so limits and cached documents hold across processes; in memory otherwise)."""
+    ports: dict[str, Any] = {
+        "metrics": Metrics(multiproc_dir=settings.prometheus_multiproc_dir),
+        "tracer": OperationTracer.configure(endpoint=settings.otel_endpoint,
+                                            service_name="callfluently"),
+    }
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from providers.query_cache_redis import RedisQueryCache
+        from providers.rate_limit_redis import RedisRateLimiter
+
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        ports["rate_limiter"] = RedisRateLimiter(redis, settings.redis_prefix)
+        ports["query_cache"] = RedisQueryCache(redis, settings.redis_prefix,
+                                               settings.api.apq_ttl_s)
+    return ports
 
 
 def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
@@ -169,6 +196,7 @@ def create_app(
         ),
         effects=Effects(publisher=bus, jobs=worker),
         bus=bus,
+        **build_api_ports(settings),
         payments=build_payments(settings, stripe_gateway),
     )
     runtime = Runtime(settings=settings, services=services, worker=worker,
@@ -215,10 +243,12 @@ def create_app(
 
     sandboxes = sandbox_routes(settings, http_client)
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", BodyLimit(graphql, settings.api.max_body_bytes),
+              methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        metrics_route(services.metrics, clock),
         *vapi_webhook_routes(services),
         *stripe_webhook_routes(services),
         *google_routes(services, GoogleOidc(settings, http_client), graphql.cookies),
@@ -240,7 +270,7 @@ def create_app(
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def _app_from_env() -> Starlette:
@@ -304,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
 
         uvicorn.run("main:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, ws="websockets-sansio")
+                    proxy_headers=True, ws="websockets-sansio", log_config=None)
     elif args.command == "worker":
         asyncio.run(_run_worker(settings))
     elif args.command == "migrate":
@@ -312,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "makemigrations":
         asyncio.run(make_migrations(settings.database_url, args.name))
     elif args.command == "export-schema":
-        print(schema.as_str())  # noqa: T201 - the command's output
+        print(sorted_sdl(schema), end="")  # noqa: T201 - the command's output
 
 
 async def _migrate(settings: Settings) -> None:

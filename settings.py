@@ -60,11 +60,15 @@ class Settings:
     sandbox_speed: float = 1.0
     log_level: str = "INFO"
     environment: str = "development"
+    log_format: str = "json"
     redis_prefix: str = "cf:"
     #: Live subscriptions: events buffered per subscriber before it is cut off as too slow,
     #: and the graphql-transport-ws keep-alive ping interval (0 turns pings off).
     live_queue_size: int = 1000
     ws_keepalive_s: float = 15.0
+    otel_endpoint: str | None = None
+    prometheus_multiproc_dir: str | None = None
+    api: ApiLimits = field(default_factory=lambda: ApiLimits())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
@@ -104,9 +108,13 @@ class Settings:
             sandbox_speed=float(env.get("SANDBOX_SPEED") or base.sandbox_speed),
             log_level=env.get("LOG_LEVEL") or base.log_level,
             environment=env.get("ENVIRONMENT") or base.environment,
+            log_format=env.get("LOG_FORMAT") or base.log_format,
             redis_prefix=env.get("REDIS_PREFIX") or base.redis_prefix,
             live_queue_size=_int(env, "LIVE_QUEUE_SIZE", base.live_queue_size),
             ws_keepalive_s=float(env.get("WS_KEEPALIVE_S") or base.ws_keepalive_s),
+            otel_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            api=ApiLimits.from_env(env),
         )
 
     def with_sandbox_defaults(self) -> Self:
@@ -170,3 +178,50 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.public_base_url.startswith("https://")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiLimits:
+    """What the public API lets one caller do (issue 8). Each limit answers with a typed error."""
+
+    max_depth: int = 12
+    max_tokens: int = 4000
+    max_aliases: int = 30
+    max_cost: int = 25_000
+    max_body_bytes: int = 1_000_000
+    #: Per graphql-transport-ws connection; enforced by the live-subscriptions handler.
+    max_subscriptions_per_connection: int = 20
+    #: Token buckets: a full minute's allowance may be spent at once, then it refills evenly.
+    rate_per_minute_user: int = 600
+    rate_per_minute_api_key: int = 600
+    rate_per_minute_ip: int = 3000
+    rate_limit_enabled: bool = True
+    #: Only documents in the persisted-query registry run, for every caller (not only
+    #: production API keys, which are always restricted to it).
+    persisted_queries_only: bool = False
+    apq_ttl_s: int = 24 * 3600
+    parser_cache_size: int = 512
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiLimits:
+        base = cls()
+        return cls(
+            max_depth=_int(env, "MAX_QUERY_DEPTH", base.max_depth),
+            max_tokens=_int(env, "MAX_QUERY_TOKENS", base.max_tokens),
+            max_aliases=_int(env, "MAX_QUERY_ALIASES", base.max_aliases),
+            max_cost=_int(env, "MAX_QUERY_COST", base.max_cost),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", base.max_body_bytes),
+            max_subscriptions_per_connection=_int(
+                env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", base.max_subscriptions_per_connection
+            ),
+            rate_per_minute_user=_int(
+                env, "RATE_LIMIT_USER_PER_MINUTE", base.rate_per_minute_user
+            ),
+            rate_per_minute_api_key=_int(
+                env, "RATE_LIMIT_API_KEY_PER_MINUTE", base.rate_per_minute_api_key
+            ),
+            rate_per_minute_ip=_int(env, "RATE_LIMIT_IP_PER_MINUTE", base.rate_per_minute_ip),
+            rate_limit_enabled=env.get("RATE_LIMIT_ENABLED", "1") not in ("0", "false", "no"),
+            persisted_queries_only=env.get("PERSISTED_QUERIES_ONLY", "0") in ("1", "true", "yes"),
+            apq_ttl_s=_int(env, "APQ_TTL_SECONDS", base.apq_ttl_s),
+        )

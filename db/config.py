@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 APPS: dict[str, list[str]] = {
-    "accounts": ["db.models.accounts"],
+    "accounts": ["db.models.accounts", "db.models.api_keys"],
     "topics": ["db.models.topics"],
     "calls": ["db.models.calls", "db.models.plans"],
     "billing": ["db.models.billing"],
     "analysis": ["db.models.analysis"],
     "live": ["db.models.live"],
-    "ops": ["db.models.ops"],
+    "ops": ["db.models.ops", "db.models.persisted_queries"],
     "privacy": ["db.models.privacy"],
 }
 

@@ -22,6 +22,8 @@ class Principal:
     session_id: UUID | None = None
     api_key_id: UUID | None = None
     scopes: frozenset[str] | None = None
+    #: A production API key: only documents in the persisted-query registry may run.
+    persisted_only: bool = False
 
     def allows(self, scope: str) -> bool:
         """Whether this principal may use ``scope`` (sessions may use every scope)."""

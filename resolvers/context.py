@@ -13,9 +13,13 @@ from db.loaders import Loaders
 from domain.billing import Payments
 from domain.clock import Clock
 from domain.passwords import PasswordHasher
+from domain.persisted_queries import MemoryQueryCache, QueryCache
 from domain.principal import Principal, Role
+from domain.rate_limit import MemoryRateLimiter, RateLimiter
 from domain.sessions import ClientInfo, SessionPolicy, SignIn
 from domain.uow import Effects, UnitOfWork
+from observability.metrics import Metrics
+from observability.tracing import OperationTracer
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +42,11 @@ class Services:
     bus: EventBus
     payments: Payments
     extra: dict[str, Any] = field(default_factory=dict)
+    # Partner-grade API (issue 8): main.create_app passes Redis-backed ones when REDIS_URL is set.
+    metrics: Metrics = field(default_factory=Metrics)
+    rate_limiter: RateLimiter = field(default_factory=MemoryRateLimiter)
+    query_cache: QueryCache = field(default_factory=MemoryQueryCache)
+    tracer: OperationTracer = field(default_factory=OperationTracer)
 
 
 class AuthCookieWriter:

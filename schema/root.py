@@ -10,23 +10,28 @@ from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.billing import BillingMutation, BillingQuery
 from resolvers.calls import CallsMutation, CallsQuery
 from resolvers.live import LiveSubscription
+from resolvers.platform import PlatformMutation, PlatformQuery
 from schema.live import LIVE_TYPES
 from web.errors import is_expected_error
+from web.extensions import ApiSchema, api_extensions
 from web.subscriptions import SubscriptionsOverWebSocket
 
-Query = merge_types("Query", (AccountsQuery, BillingQuery, CallsQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, BillingMutation, CallsMutation))
+Query = merge_types("Query", (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery))
+Mutation = merge_types(
+    "Mutation", (AccountsMutation, PlatformMutation, BillingMutation, CallsMutation)
+)
 Subscription = merge_types("Subscription", (LiveSubscription,))
 
 
 def build_schema() -> strawberry.Schema:
     """Build the public schema (also what ``schema.graphql`` is exported from)."""
-    return strawberry.Schema(
+    return ApiSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[*LIVE_TYPES],
         extensions=[
+            *api_extensions(),
             SubscriptionsOverWebSocket,
             lambda: MaskErrors(
                 should_mask_error=lambda e: not is_expected_error(e),

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
-from domain import sessions
+from domain import api_keys, sessions
 from domain.principal import Principal
 from domain.sessions import ClientInfo
+from observability.logs import bind
 from resolvers.context import Context, Services
 from web.cookies import ACCESS_COOKIE, REFRESH_COOKIE, AuthCookies
+from web.graphql_http import SpecGraphQL
+from web.http_protocol import HttpError
 from web.subscriptions import LiveTransportWSHandler, token_from_params
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def client_info(conn: HTTPConnection) -> ClientInfo:
@@ -27,6 +33,12 @@ def client_info(conn: HTTPConnection) -> ClientInfo:
     )
 
 
+def inbound_request_id(conn: HTTPConnection) -> str | None:
+    """A caller's ``X-Request-Id`` when it is a sane token, to correlate with their logs."""
+    value = conn.headers.get("x-request-id", "")
+    return value if _REQUEST_ID.match(value) else None
+
+
 def bearer_token(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -35,17 +47,26 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return None
 
 
+class InvalidApiKey(Exception):
+    """A ``cfk_`` credential that matches no live key: refused outright, never anonymous."""
+
+
 async def authenticate(services: Services, conn: HTTPConnection) -> Principal | None:
-    """The caller behind the Bearer header or, failing that, the access cookie."""
+    """The caller behind the Bearer header (an access token or an API key) or the access cookie."""
     token = bearer_token(conn) or conn.cookies.get(ACCESS_COOKIE)
     if not token:
         return None
+    if api_keys.is_api_key(token):
+        principal = await api_keys.authenticate(secret=token, now=services.clock.now())
+        if principal is None:
+            raise InvalidApiKey
+        return principal
     return await sessions.authenticate(
         tokens=services.session_policy.tokens, access_token=token, now=services.clock.now()
     )
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(SpecGraphQL):
     """Strawberry's ASGI app with our context; GraphiQL is served to browsers on GET.
 
     WebSocket handshakes from browser origins other than our own and ``ALLOWED_ORIGINS`` are
@@ -70,14 +91,30 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:  # type: ignore[override]
+        request_id = inbound_request_id(request) or uuid.uuid4().hex
+        bind(request_id=request_id)
+        try:
+            principal = await authenticate(self.services, request)
+        except InvalidApiKey:
+            if isinstance(request, WebSocket):
+                principal = None  # the connection is then refused at connection_init
+            else:
+                raise HttpError(401, "This API key is invalid or has been revoked.",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                                ) from None
+        if principal is not None:
+            bind(user_id=str(principal.user_id),
+                 api_key_id=str(principal.api_key_id) if principal.api_key_id else None)
+        request.state.request_id = request_id
         return Context(
             services=self.services,
             request=request,
             response=response,
             client=client_info(request),
-            principal=await authenticate(self.services, request),
+            principal=principal,
             cookies=self.cookies,
             refresh_cookie=request.cookies.get(REFRESH_COOKIE),
+            request_id=request_id,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -1,0 +1,1 @@
+"""Metrics, structured logs and optional tracing: how the service reports on itself."""
