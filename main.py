@@ -28,6 +28,7 @@ from tortoise import Tortoise
 
 from db.config import tortoise_config
 from db.migrate import apply_migrations, make_migrations
+from domain.analysis_run import ANALYZE_JOB, AnalyzeCall
 from domain.billing import Payments
 from domain.calls import DIAL_JOB, Pricing
 from domain.calls_dial import dial_handler
@@ -43,6 +44,7 @@ from observability.logs import configure as configure_logging
 from observability.metrics import Metrics
 from observability.tracing import OperationTracer
 from providers.bus_memory import MemoryBus
+from providers.claude import ClaudeAnalyzer
 from providers.stripe import StripeGateway
 from providers.vapi import VapiDialer
 from resolvers.context import Services
@@ -114,6 +116,19 @@ def build_call_handlers(runtime: Runtime) -> dict[str, JobHandler]:
     }
 
 
+def build_analysis_handlers(runtime: Runtime) -> dict[str, JobHandler]:
+    """The analysis domain's job: a call's transcript to Claude (or its sandbox twin)."""
+    settings, services = runtime.settings, runtime.services
+    analyzer = ClaudeAnalyzer(
+        api_key=str(settings.anthropic_api_key or ""),
+        base_url=settings.anthropic_base_url,
+        model=settings.anthropic_model,
+        http_client=runtime.http_client,
+    )
+    return {ANALYZE_JOB: AnalyzeCall(analyzer=analyzer, effects=services.effects,
+                                     clock=services.clock)}
+
+
 def build_api_ports(settings: Settings) -> dict[str, Any]:
     """Metrics, optional tracing, and the rate limiter and APQ cache (in Redis with REDIS_URL,
     so limits and cached documents hold across processes; in memory otherwise)."""
@@ -137,7 +152,7 @@ def build_api_ports(settings: Settings) -> dict[str, Any]:
 
 def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
     """Job kind -> handler, each closed over the ports it needs."""
-    return {**build_call_handlers(runtime)}
+    return {**build_call_handlers(runtime), **build_analysis_handlers(runtime)}
 
 
 def build_periodic(settings: Settings) -> tuple[Periodic, ...]:

@@ -9,6 +9,7 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from db.models.accounts import User
+from db.models.analysis import Analysis, Correction
 from db.models.calls import TranscriptTurn
 from db.models.topics import Topic
 
@@ -61,3 +62,18 @@ async def transcript_turns_by_call(keys: list[UUID]) -> list[list[TranscriptTurn
 async def topics_by_id(keys: list[UUID]) -> list[Topic | None]:
     """Topics by id, retired ones included (an old call keeps its topic)."""
     return by_key(await Topic.filter(id__in=keys), keys, lambda t: t.id)
+
+
+async def analyses_by_call(keys: list[UUID]) -> list[Analysis | None]:
+    """Each call's analysis (one per call), or None before the job first ran."""
+    return by_key(await Analysis.filter(call_id__in=keys), keys, lambda a: a.call_id)
+
+
+async def analyses_by_id(keys: list[UUID]) -> list[Analysis | None]:
+    return by_key(await Analysis.filter(id__in=keys), keys, lambda a: a.id)
+
+
+async def corrections_by_analysis(keys: list[UUID]) -> list[list[Correction]]:
+    """Each analysis's corrections, in the order the analysis gave them."""
+    rows = await Correction.filter(analysis_id__in=keys).order_by("id")
+    return grouped(rows, keys, lambda c: c.analysis_id)

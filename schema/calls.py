@@ -15,6 +15,7 @@ from db.models.calls import TranscriptTurn as TurnRow
 from domain import calls
 from domain.errors import DomainError
 from resolvers.context import Context
+from schema.analysis import Analysis, analysis_of_call
 from schema.errors import UserError, enum_type
 from schema.pagination import Connection
 from schema.topics import Topic
@@ -77,6 +78,10 @@ async def _transcript(root: Call, info: Info) -> list[TranscriptTurn]:
     return [TranscriptTurn.from_model(r) for r in await loader.load(root.row.id)]
 
 
+async def _analysis(root: Call, info: Info) -> Analysis | None:
+    return await analysis_of_call(root.row.id, info)
+
+
 def _recording_url(root: Call, info: Info) -> str | None:
     """The link until it expires with the recording itself (30 days after the call)."""
     expires = root.row.recording_expires_at
@@ -112,7 +117,11 @@ class Call(relay.Node):
         "rounded up. 0 for unanswered, busy, voicemail and failed calls; null until the "
         "call is finished."
     )
-    # Room for `analysis` (the analysis domain adds the field and its loader).
+    analysis: Analysis | None = strawberry.field(
+        resolver=_analysis,
+        description="Claude's analysis of the call: null until it is queued after the call "
+        "ends, and for calls that were never a conversation.",
+    )
 
     currency: str = strawberry.field(
         resolver=_currency, description="Currency of `chargeMinor` (ISO 4217)."

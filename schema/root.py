@@ -7,6 +7,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.tools import merge_types
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
+from resolvers.analysis import AnalysisMutation, AnalysisQuery
 from resolvers.billing import BillingMutation, BillingQuery
 from resolvers.calls import CallsMutation, CallsQuery
 from resolvers.live import LiveSubscription
@@ -16,9 +17,12 @@ from web.errors import is_expected_error
 from web.extensions import ApiSchema, api_extensions
 from web.subscriptions import SubscriptionsOverWebSocket
 
-Query = merge_types("Query", (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery))
+Query = merge_types(
+    "Query", (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery, AnalysisQuery)
+)
 Mutation = merge_types(
-    "Mutation", (AccountsMutation, PlatformMutation, BillingMutation, CallsMutation)
+    "Mutation",
+    (AccountsMutation, PlatformMutation, BillingMutation, CallsMutation, AnalysisMutation),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
 

@@ -1,4 +1,5 @@
-"""Claude's analysis of a call, the corrections it found, and the level history."""
+"""Claude's analysis of a call, the corrections it found, the level history, and the small
+pre-aggregated progress tables the dashboard reads (so its cost follows days, not calls)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class Analysis(Model):
     vocabulary_suggestions: list[dict[str, Any]] = fields.JSONField(default=list)  # type: ignore[assignment]
     next_focus = fields.TextField(null=True)
     fluency_evidence: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    pronunciation_evidence: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    #: When the call took place: the recent analyses behind the level are ordered by it.
+    call_at = fields.DatetimeField(null=True)
     model = fields.CharField(max_length=100, null=True)
     prompt_version = fields.CharField(max_length=32, null=True)
     attempts = fields.IntField(default=0)
@@ -39,6 +43,7 @@ class Analysis(Model):
 
     class Meta:
         table = "analyses"
+        indexes = (("user_id", "status", "call_at"),)
 
 
 class Correction(Model):
@@ -76,3 +81,71 @@ class LevelHistory(Model):
 
     class Meta:
         table = "level_history"
+
+
+class ProgressCall(Model):
+    """One answered call as progress counts it, written once: the guard against double counting
+    and the source the per-day rows are rebuilt from when the learner changes timezone."""
+
+    call: fields.OneToOneRelation[object] = fields.OneToOneField(
+        "calls.Call", related_name="progress", on_delete=fields.CASCADE, primary_key=True
+    )
+    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+        "accounts.User", related_name="progress_calls", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField()
+    seconds = fields.IntField()
+    topic_id = fields.UUIDField(null=True)
+    scored = fields.BooleanField(default=False)
+    grammar = fields.IntField(null=True)
+    vocabulary = fields.IntField(null=True)
+    fluency = fields.IntField(null=True)
+    pronunciation = fields.IntField(null=True)
+
+    class Meta:
+        table = "progress_calls"
+
+
+class ProgressDay(Model):
+    """Per learner, local day and topic: calls, seconds and score sums (averages = sum / scored).
+
+    ``local_day`` counts days since 1970-01-01 in ``timezone``, the learner's timezone when the
+    row was written, so date arithmetic is plain integer arithmetic on every database.
+    ``topic_key`` is the topic id, or '' for a call without a topic.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+        "accounts.User", related_name="progress_days", on_delete=fields.CASCADE
+    )
+    local_day = fields.IntField()
+    topic_key = fields.CharField(max_length=36, default="")
+    timezone = fields.CharField(max_length=64)
+    calls = fields.IntField(default=0)
+    seconds = fields.IntField(default=0)
+    scored = fields.IntField(default=0)
+    grammar_sum = fields.IntField(default=0)
+    vocabulary_sum = fields.IntField(default=0)
+    fluency_sum = fields.IntField(default=0)
+    pronunciation_sum = fields.IntField(default=0)
+
+    class Meta:
+        table = "progress_days"
+        unique_together = (("user", "local_day", "topic_key"),)
+
+
+class ProgressState(Model):
+    """Per learner: the timezone the day rows are in, and the current run of call days.
+
+    Locked by every progress write, so one learner's counters change one transaction at a time.
+    """
+
+    user: fields.OneToOneRelation[object] = fields.OneToOneField(
+        "accounts.User", related_name="progress_state", on_delete=fields.CASCADE, primary_key=True
+    )
+    timezone = fields.CharField(max_length=64)
+    streak_start = fields.IntField(null=True)
+    streak_last = fields.IntField(null=True)
+
+    class Meta:
+        table = "progress_state"
