@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from domain import calls, calls_queries
 from domain.calls_queries import CallCursor
@@ -20,7 +19,11 @@ def _pricing(info: Info) -> calls.Pricing:
     return calls.Pricing(settings.price_per_minute_minor, settings.currency)
 
 
-async def start_call(info: Info, topic_id: relay.GlobalID | None = None) -> StartCallResult:
+# IDs are taken as plain `ID`s and decoded here, so a malformed one is a typed answer rather
+# than a scalar-parsing error.
+
+
+async def start_call(info: Info, topic_id: strawberry.ID | None = None) -> StartCallResult:
     ctx = info.context
     principal = ctx.require_scope("calls:write")
     try:
@@ -39,7 +42,7 @@ async def start_call(info: Info, topic_id: relay.GlobalID | None = None) -> Star
     return Call.from_model(row)
 
 
-async def call(info: Info, id: relay.GlobalID) -> Call | None:
+async def call(info: Info, id: strawberry.ID) -> Call | None:
     principal = info.context.require_scope("calls:read")
     try:
         call_id = decode_uuid(str(id), "Call")
@@ -57,6 +60,8 @@ async def my_calls(
     try:
         size = page_size(first)
         raw = decode_cursor(after)
+        if after and not raw:
+            raise ValueError("Invalid cursor.")
         cursor = CallCursor.decode(raw) if raw else None
     except ValueError as exc:
         raise graphql_error(str(exc) if "first" in str(exc) else "Invalid cursor.",

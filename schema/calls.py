@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Self
+from uuid import UUID
 
 import strawberry
 from strawberry import relay
@@ -12,7 +14,7 @@ from strawberry import relay
 from db.loaders import topics_by_id, transcript_turns_by_call
 from db.models.calls import Call as CallRow
 from db.models.calls import TranscriptTurn as TurnRow
-from domain import calls
+from domain import calls, calls_queries
 from domain.errors import DomainError
 from resolvers.context import Context
 from schema.analysis import Analysis, analysis_of_call
@@ -140,6 +142,24 @@ class Call(relay.Node):
         description="Link to the call's recording at the phone provider. Null for calls that "
         "were never a conversation and after 30 days, when the recording is deleted.",
     )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """``node(id:)``: the caller's own call, else null (never reveals another's)."""
+        principal = info.context.principal
+        out: list[Self | None] = []
+        for node_id in node_ids:
+            try:
+                call_id = UUID(str(node_id))
+            except ValueError:
+                out.append(None)
+                continue
+            row = None if principal is None else await calls_queries.get_own_call(
+                user_id=principal.user_id, call_id=call_id)
+            out.append(cls.from_model(row) if row is not None else None)
+        return out
 
     @classmethod
     def from_model(cls, row: CallRow) -> Self:

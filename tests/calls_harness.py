@@ -37,13 +37,12 @@ CALL_FIELDS = """
   chargeMinor currency recordingUrl topic { id title }
   transcript { role text startS endS }
 """
-START_CALL = """
-mutation($topicId: ID) { startCall(topicId: $topicId) {
-  __typename
-  ... on Call { %s }
-  ... on StartCallError { code field message }
-} }""" % CALL_FIELDS
-CALL = "query($id: ID!) { call(id: $id) { %s } }" % CALL_FIELDS
+START_CALL = (
+    "mutation($topicId: ID) { startCall(topicId: $topicId) { __typename "
+    "... on Call { " + CALL_FIELDS + " } "
+    "... on StartCallError { code field message } } }"
+)
+CALL = "query($id: ID!) { call(id: $id) { " + CALL_FIELDS + " } }"
 CALLS = """
 query($first: Int, $after: String, $status: CallStatus) {
   calls(first: $first, after: $after, status: $status) {
