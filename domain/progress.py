@@ -13,9 +13,10 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
+from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from db.models.analysis import LevelHistory, ProgressDay, ProgressState
@@ -150,6 +151,26 @@ def _midnight(day: date, tz_name: str) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone(tz_name)).astimezone(UTC)
 
 
+_SUMMED = ("calls", "seconds", "scored", "grammar_sum", "vocabulary_sum", "fluency_sum",
+           "pronunciation_sum")
+
+
+async def _sums(user_id: UUID, first: int, last: int, *, by: str) -> list[dict[str, Any]]:
+    """The learner's day rows in [first, last) added up by the database, one row per value of
+    ``by`` (a day, or a topic): a busy learner has a row per day and topic, and summing them
+    here would cost a model object each."""
+    return await (
+        ProgressDay.filter(user_id=user_id, local_day__gte=first, local_day__lt=last)
+        .annotate(**{f"sum_{name}": Sum(name) for name in _SUMMED})
+        .group_by(by)
+        .values(by, *(f"sum_{name}" for name in _SUMMED))
+    )
+
+
+def _tally(row: dict[str, Any]) -> Tally:
+    return Tally(*(int(row[f"sum_{name}"] or 0) for name in _SUMMED))
+
+
 async def _state(user_id: UUID, timezone: str) -> ProgressState | None:
     """The learner's progress state, its day rows rebuilt first if the timezone changed."""
     state = await ProgressState.get_or_none(user_id=user_id)
@@ -187,16 +208,15 @@ async def progress(
     ]
     state = await _state(user_id, timezone)
     numbers = [(d - EPOCH).days for d in dates]
-    rows = await ProgressDay.filter(
-        user_id=user_id, local_day__gte=numbers[0], local_day__lt=numbers[-1]
-    ).order_by("local_day")
-    totals, topics = Tally(), dict[str, TopicTally]()
-    for row in rows:
-        buckets[bisect.bisect_right(numbers, row.local_day) - 1].tally.add(row)
-        totals.add(row)
-        key = row.topic_key
-        topic = topics.setdefault(key, TopicTally(UUID(key) if key else None))
-        topic.tally.add(row)
+    totals = Tally()
+    for row in await _sums(user_id, numbers[0], numbers[-1], by="local_day"):
+        day = _tally(row)
+        buckets[bisect.bisect_right(numbers, row["local_day"]) - 1].tally.add(day)
+        totals.add(day)
+    topics = [
+        TopicTally(UUID(row["topic_key"]) if row["topic_key"] else None, _tally(row))
+        for row in await _sums(user_id, numbers[0], numbers[-1], by="topic_key")
+    ]
     history = await LevelHistory.filter(
         user_id=user_id, at__gte=edges[0], at__lt=edges[-1]
     ).order_by("at", "id")
@@ -208,7 +228,7 @@ async def progress(
         end=edges[-1],
         buckets=buckets,
         totals=totals,
-        topics=sorted(topics.values(), key=lambda t: (-t.tally.calls, str(t.topic_id or ""))),
+        topics=sorted(topics, key=lambda t: (-t.tally.calls, str(t.topic_id or ""))),
         streak_days=streak(state, today),
         level_history=list(history),
     )

@@ -1,0 +1,1 @@
+"""Benchmarks of the public surface against hand-written baselines (``python -m bench``)."""
