@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from tortoise import Tortoise
 
 from db.migrate import apply_migrations
-from tests.conftest import create_scratch_database, drop_database, gql, is_postgres
+from tests.conftest import create_scratch_database, drop_database, gql, is_postgres, register
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -34,12 +34,14 @@ async def test_graphiql_is_served_to_browsers(client: httpx.AsyncClient) -> None
     assert "graphiql" in page.text.lower()
 
 
-async def test_query_over_websocket(app: Starlette) -> None:
+async def test_query_over_websocket(app: Starlette, client: httpx.AsyncClient) -> None:
+    token = (await register(client))["accessToken"]
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app),
-                                 base_url="http://testserver") as client:
-        async with aconnect_ws("/graphql", client,
+                                 base_url="http://testserver") as ws_client:
+        async with aconnect_ws("/graphql", ws_client,
                                subprotocols=["graphql-transport-ws"]) as ws:
-            await ws.send_json({"type": "connection_init", "payload": {}})
+            await ws.send_json({"type": "connection_init",
+                                "payload": {"authorization": f"Bearer {token}"}})
             assert (await ws.receive_json())["type"] == "connection_ack"
             await ws.send_json({"id": "1", "type": "subscribe",
                                 "payload": {"query": "{ __typename }"}})
