@@ -42,6 +42,18 @@ logger = logging.getLogger("callfluently.bus")
 
 PUBLISH_BATCH = 500
 MAX_DIRTY_USERS = 10_000
+STOP_TIMEOUT_S = 5.0
+
+
+def _honour_cancellation() -> None:
+    """Re-raise a cancellation that a library swallowed.
+
+    On Python 3.11 ``asyncio.wait_for`` (which redis-py uses around socket writes) drops a
+    cancellation that races with the write completing, so a loop would run on after ``stop``.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,11 @@ class RedisBus:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
+            if stuck:
+                logger.warning("Redis bus tasks did not stop in time",
+                               extra={"tasks": sorted(t.get_name() for t in stuck)})
         self._tasks.clear()
         await self._local.stop()
         if self._client is not None:
@@ -153,6 +169,7 @@ class RedisBus:
                          for _ in range(min(PUBLISH_BATCH, len(self._outbox)))]
                 try:
                     await self._send(batch)
+                    _honour_cancellation()
                     attempt = 0
                 except Exception as exc:  # Redis down or a bug: the log still has the events
                     for user_id, _ in batch:
@@ -234,6 +251,7 @@ class RedisBus:
                 self._release_waiters()
                 with contextlib.suppress(RedisError, OSError, RuntimeError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+            _honour_cancellation()
             if was_connected:
                 attempt = 0
             await asyncio.sleep(self._backoff.delay(attempt))
@@ -245,6 +263,7 @@ class RedisBus:
         channels = [self._control, *map(self._channel, self._local.user_ids)]
         self._initial = set(channels)
         await pubsub.subscribe(*channels)
+        _honour_cancellation()
         reader = asyncio.create_task(self._read(pubsub))
         commander = asyncio.create_task(self._run_commands(pubsub))
         try:
@@ -264,10 +283,12 @@ class RedisBus:
                 await pubsub.subscribe(channel)
             else:
                 await pubsub.unsubscribe(channel)
+            _honour_cancellation()
 
     async def _read(self, pubsub: PubSub) -> None:
         while True:
             message = await pubsub.get_message(timeout=1.0)
+            _honour_cancellation()
             if message is not None:
                 self._handle(message)
 

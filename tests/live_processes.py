@@ -108,12 +108,16 @@ class Service:
 
 @contextlib.asynccontextmanager
 async def services(*specs: dict[str, object]) -> AsyncIterator[list[Service]]:
-    """Start one uvicorn per spec (``Service`` keyword arguments) and wait until all are ready."""
+    """Start one uvicorn per spec (``Service`` keyword arguments), one after the other.
+
+    Sequentially, because each process migrates the database at start-up and two migrating an
+    empty database at once collide.
+    """
     started: list[Service] = []
     try:
         for spec in specs:
             started.append(Service(**spec))  # type: ignore[arg-type]
-        await asyncio.gather(*(s.ready() for s in started))
+            await started[-1].ready()
         yield started
     finally:
         for service in started:
