@@ -18,6 +18,7 @@ from typing import Protocol
 from uuid import UUID
 
 from db.models.accounts import Session
+from db.models.api_keys import ApiKey
 from db.models.calls import Call
 from db.models.live import Event
 from domain.errors import DomainError
@@ -217,7 +218,12 @@ def user_feed(*, principal: Principal) -> Feed:
 
 
 async def still_signed_in(principal: Principal) -> bool:
-    """Whether a long-lived connection's session is still live (sign-out, closure end it)."""
+    """Whether a long-lived connection's session or API key is still live (sign-out, key
+    revocation and account closure end it)."""
+    if principal.api_key_id is not None:
+        return await ApiKey.filter(
+            id=principal.api_key_id, revoked_at=None, user__status="active"
+        ).exists()
     if principal.session_id is None:
         return True
     return await Session.filter(

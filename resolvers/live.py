@@ -8,6 +8,7 @@ subscriptions per connection and keeps it alive.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -19,6 +20,11 @@ from schema.live import CallEvent, Event, event_from
 Info = strawberry.Info[Context, None]
 
 MAX_EVENT_ID = 2**63 - 1
+
+After = Annotated[str | None, strawberry.argument(
+    description="An `eventId` received before: replay the logged events after it first. "
+    "Omitted: only events from now on."
+)]
 
 
 def _after(after: str | None) -> int | None:
@@ -60,7 +66,10 @@ async def _call_events(
 
 
 async def call_updates(
-    info: Info, call_id: strawberry.ID, after: str | None = None
+    info: Info,
+    call_id: Annotated[strawberry.ID, strawberry.argument(
+        description="The call, one of the signed-in learner's own.")],
+    after: After = None,
 ) -> AsyncGenerator[CallEvent, None]:
     principal = info.context.require_scope("calls:read")
     cursor = _after(after)
@@ -71,7 +80,7 @@ async def call_updates(
     return _call_events(info, feed, cursor)
 
 
-async def my_events(info: Info, after: str | None = None) -> AsyncGenerator[Event, None]:
+async def my_events(info: Info, after: After = None) -> AsyncGenerator[Event, None]:
     principal = info.context.require_scope("events:read")
     cursor = _after(after)
     return _events(info, live.user_feed(principal=principal), cursor)

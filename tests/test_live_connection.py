@@ -213,3 +213,57 @@ async def test_slow_consumer_is_cut_off_with_a_cursor_to_resume_from(
 async def signed_in_user(client: httpx.AsyncClient) -> Any:
     me = await gql(client, "{ me { id } }")
     return decode_uuid(me["data"]["me"]["id"], "User")
+
+
+CREATE_KEY = """
+mutation($scopes: [ApiKeyScope!]) { createApiKey(name: "Live dashboard", scopes: $scopes) {
+  __typename ... on ApiKeyCreated { secret apiKey { id } } } }
+"""
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }"
+
+
+async def test_api_key_in_connection_init_is_limited_to_its_scopes(
+    app: Starlette, client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # given a key that may read calls but not every event
+    user_id = await signed_in(client)
+    key = (await gql(client, CREATE_KEY, {"scopes": ["CALLS_READ"]}))["data"]["createApiKey"]
+    start = await balance(runtime, user_id, 0)
+
+    async with connect(app) as conn:
+        assert await conn.init({"authorization": f"Bearer {key['secret']}"}) == {
+            "type": "connection_ack"}
+        # when it asks for every event of the learner
+        op = await conn.subscribe(MY_EVENTS, {"after": start})
+        message = await conn.receive()
+
+    # then it is refused for lack of the scope
+    assert message["id"] == op and message["type"] == "error"
+    assert [e["extensions"] for e in message["payload"]] == [
+        {"code": "FORBIDDEN", "field": "myEvents", "scope": "events:read"}]
+
+
+async def test_revoked_api_key_cannot_connect_and_revocation_ends_a_live_connection(
+    app: Starlette, client: httpx.AsyncClient, runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a key allowed to read events, connected, with pings every 50 ms
+    monkeypatch.setattr(graphql_app(app), "keepalive_s", 0.05)
+    user_id = await signed_in(client)
+    key = (await gql(client, CREATE_KEY, {"scopes": ["EVENTS_READ"]}))["data"]["createApiKey"]
+    auth = {"authorization": f"Bearer {key['secret']}"}
+    start = await balance(runtime, user_id, 0)
+
+    async with connect(app) as conn:
+        await conn.init(auth)
+        op = await conn.subscribe(MY_EVENTS, {"after": start})
+        event = await balance(runtime, user_id, 1)
+        assert [e["eventId"] for e in await conn.events(op, 1, "myEvents")] == [event]
+        # when the learner revokes it, the open connection is closed
+        await gql(client, REVOKE_KEY, {"id": key["apiKey"]["id"]})
+        assert await conn.closed_with() == 4403
+
+    # and a new connection with it is refused
+    async with connect(app) as conn:
+        await conn.ws.send_json({"type": "connection_init", "payload": auth})
+        assert await conn.closed_with() == 4403

@@ -56,6 +56,11 @@ async def authenticate(services: Services, conn: HTTPConnection) -> Principal | 
     token = bearer_token(conn) or conn.cookies.get(ACCESS_COOKIE)
     if not token:
         return None
+    return await principal_for(services, token)
+
+
+async def principal_for(services: Services, token: str) -> Principal | None:
+    """The caller behind an access token or an API key; a dead key raises ``InvalidApiKey``."""
     if api_keys.is_api_key(token):
         principal = await api_keys.authenticate(secret=token, now=services.clock.now())
         if principal is None:
@@ -124,10 +129,10 @@ class GraphQLApp(SpecGraphQL):
         """
         token = token_from_params(context.connection_params or {})
         if token is not None:
-            context.principal = await sessions.authenticate(
-                tokens=self.services.session_policy.tokens, access_token=token,
-                now=self.services.clock.now(),
-            )
+            try:
+                context.principal = await principal_for(self.services, token)
+            except InvalidApiKey:
+                context.principal = None
         if context.principal is None:
             raise ConnectionRejectionError()
         return await super().on_ws_connect(context)
