@@ -34,9 +34,11 @@ from domain.calls import DIAL_JOB, Pricing
 from domain.calls_dial import dial_handler
 from domain.calls_reconcile import RECONCILE_JOB, reconcile_handler
 from domain.clock import Clock, SystemClock
+from domain.job_probe import PROBE_JOB, probe
 from domain.jobs import JobHandler, Periodic, Worker
 from domain.live import EventBus
 from domain.passwords import PasswordHasher
+from domain.plan_scheduler import PLAN_CALL_JOB, SCHEDULE_JOB, plan_call, schedule_plan_calls
 from domain.sessions import SessionPolicy
 from domain.tokens import AccessTokens
 from domain.uow import Effects
@@ -152,11 +154,38 @@ def build_api_ports(settings: Settings) -> dict[str, Any]:
 
 def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
     """Job kind -> handler, each closed over the ports it needs."""
-    return {**build_call_handlers(runtime), **build_analysis_handlers(runtime)}
+    settings, services = runtime.settings, runtime.services
+    pricing = Pricing(price_per_minute_minor=settings.price_per_minute_minor,
+                      currency=settings.currency)
+    return {
+        SCHEDULE_JOB: schedule_plan_calls(effects=services.effects),
+        PLAN_CALL_JOB: plan_call(effects=services.effects, pricing=pricing),
+        PROBE_JOB: probe(clock=services.clock),
+        **build_call_handlers(runtime),
+        **build_analysis_handlers(runtime),
+    }
+
+
+#: Diagnostic kinds a worker runs only where ``WORKER_KINDS`` names them.
+OPT_IN_KINDS = frozenset({PROBE_JOB})
+
+
+def select_handlers(
+    handlers: dict[str, JobHandler], kinds: tuple[str, ...]
+) -> dict[str, JobHandler]:
+    """The handlers this process runs: ``WORKER_KINDS``, or every non-diagnostic kind."""
+    if not kinds:
+        return {kind: h for kind, h in handlers.items() if kind not in OPT_IN_KINDS}
+    if unknown := sorted(set(kinds) - handlers.keys()):
+        logger.warning("WORKER_KINDS names unknown job kinds", extra={"kinds": unknown})
+    return {kind: h for kind, h in handlers.items() if kind in kinds}
 
 
 def build_periodic(settings: Settings) -> tuple[Periodic, ...]:
-    return (Periodic(RECONCILE_JOB, timedelta(minutes=1)),)
+    return (
+        Periodic(SCHEDULE_JOB, timedelta(minutes=1)),
+        Periodic(RECONCILE_JOB, timedelta(minutes=1)),
+    )
 
 
 def sandbox_routes(settings: Settings, http_client: HttpClientFactory) -> list[Mount]:
@@ -199,7 +228,7 @@ def create_app(
         http_client=http_client,
     )
     worker = Worker(handlers={}, clock=clock, periodic=build_periodic(settings),
-                    poll_s=settings.worker_poll_s)
+                    poll_s=settings.worker_poll_s, lease=timedelta(seconds=settings.job_lease_s))
     services = Services(
         settings=settings,
         clock=clock,
@@ -216,7 +245,7 @@ def create_app(
     )
     runtime = Runtime(settings=settings, services=services, worker=worker,
                       http_client=http_client)
-    worker.handlers.update(build_handlers(runtime))
+    worker.handlers.update(select_handlers(build_handlers(runtime), settings.worker_kinds))
     graphql = GraphQLApp(
         services,
         schema=schema,

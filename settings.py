@@ -57,6 +57,10 @@ class Settings:
     refresh_token_ttl_s: int = 30 * 24 * 3600
     worker_enabled: bool = True
     worker_poll_s: float = 0.5
+    #: Job kinds this process's worker runs; empty means every kind except diagnostics (probe).
+    worker_kinds: tuple[str, ...] = ()
+    #: How long a claimed job is leased; a crashed worker's job runs again after this.
+    job_lease_s: float = 120.0
     sandbox_speed: float = 1.0
     log_level: str = "INFO"
     environment: str = "development"
@@ -105,6 +109,9 @@ class Settings:
             google_client_secret=secret("GOOGLE_CLIENT_SECRET"),
             google_metadata_url=env.get("GOOGLE_METADATA_URL") or None,
             worker_enabled=env.get("WORKER_ENABLED", "1") not in ("0", "false", "no"),
+            worker_poll_s=float(env.get("WORKER_POLL_S") or base.worker_poll_s),
+            worker_kinds=_list(env, "WORKER_KINDS", ""),
+            job_lease_s=float(env.get("JOB_LEASE_S") or base.job_lease_s),
             sandbox_speed=float(env.get("SANDBOX_SPEED") or base.sandbox_speed),
             log_level=env.get("LOG_LEVEL") or base.log_level,
             environment=env.get("ENVIRONMENT") or base.environment,

@@ -7,6 +7,7 @@ that dies lets its lease lapse and the job is claimed again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,32 +17,49 @@ from db.models.ops import Job
 
 _CLAIM = """
 UPDATE jobs SET status = 'running', attempts = attempts + 1,
-       locked_until = {p}1, locked_by = {p}2
+       locked_until = {lease}, locked_by = {worker}
  WHERE id IN (
        SELECT id FROM jobs
-        WHERE (status = 'queued' AND run_at <= {p}3)
-           OR (status = 'running' AND locked_until < {p}3)
+        WHERE ((status = 'queued' AND run_at <= {now})
+               OR (status = 'running' AND locked_until < {now_again}))
+          AND kind IN ({kinds})
         ORDER BY run_at, id
-        LIMIT {p}4 {lock})
+        LIMIT {limit} {lock})
 RETURNING id
 """
 
 
 def _is_postgres() -> bool:
-    return connections.get("default").capabilities.dialect == "postgres"
+    return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
-async def claim(*, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
-    """Lease up to ``limit`` runnable jobs to ``worker_id``."""
+async def claim(
+    *, worker_id: str, now: datetime, lease: timedelta, limit: int, kinds: Collection[str]
+) -> list[Job]:
+    """Lease up to ``limit`` runnable jobs of ``kinds`` to ``worker_id``.
+
+    A worker claims only kinds it has a handler for, so a process started with a subset of
+    kinds (``WORKER_KINDS``), or an older release during a deploy, leaves other jobs alone.
+    """
+    if not kinds:
+        return []
     pg = _is_postgres()
-    sql = _CLAIM.format(p="$" if pg else "?", lock="FOR UPDATE SKIP LOCKED" if pg else "")
-    if not pg:
-        sql = sql.replace("?1", "?").replace("?2", "?").replace("?3", "?").replace("?4", "?")
-        params: list[Any] = [now + lease, worker_id, now, now, limit]
-    else:
-        params = [now + lease, worker_id, now, limit]
-    conn = connections.get("default")
-    _, rows = await conn.execute_query(sql, params)
+    params: list[Any] = []
+
+    def bind(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}" if pg else "?"
+
+    # Bound in the order the placeholders appear in the SQL, which is what SQLite's "?" needs.
+    lease_p, worker_p, now_p = bind(now + lease), bind(worker_id), bind(now)
+    sql = _CLAIM.format(
+        lease=lease_p, worker=worker_p, now=now_p, now_again=now_p if pg else bind(now),
+        kinds=", ".join(bind(kind) for kind in sorted(kinds)), limit=bind(limit),
+        lock="FOR UPDATE SKIP LOCKED" if pg else "",
+    )
+    # ``execute_query`` on asyncpg runs UPDATE with ``execute`` and drops the RETURNING rows
+    # (every claim looked empty while leasing jobs); ``execute_query_dict`` always fetches.
+    rows = await connections.get("default").execute_query_dict(sql, params)
     ids = [row["id"] for row in rows]
     if not ids:
         return []

@@ -35,6 +35,7 @@ class JobRun:
     attempt: int
     max_attempts: int
     now: datetime
+    worker_id: str = ""
 
     @property
     def is_last_attempt(self) -> bool:
@@ -94,7 +95,10 @@ class Worker:
         self.poll_s = poll_s
         self.lease = lease
         self.concurrency = concurrency
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # ``jobs.locked_by`` holds 64 characters; long pod hostnames must not break claiming.
+        self.worker_id = (
+            worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self):x}"
+        )[:64]
         self._wake = asyncio.Event()
         self._stopping = False
         self._running: set[asyncio.Task[None]] = set()
@@ -108,6 +112,8 @@ class Worker:
 
     async def run(self) -> None:
         """Claim and run jobs until stopped; survives database hiccups."""
+        logger.info("worker started", extra={"worker": self.worker_id,
+                                             "kinds": sorted(self.handlers)})
         while not self._stopping:
             try:
                 await self.enqueue_periodic()
@@ -129,6 +135,8 @@ class Worker:
     async def enqueue_periodic(self) -> None:
         now = self.clock.now()
         for item in self.periodic:
+            if item.kind not in self.handlers:
+                continue  # a worker started for other kinds leaves this one to others
             slot = slot_of(now, item.every)
             key = f"{item.kind}@{slot.isoformat()}"
             if await Job.filter(dedupe_key=key).exists():
@@ -147,7 +155,7 @@ class Worker:
         """Claim one batch and run it to completion; returns how many jobs ran."""
         jobs = await queue.claim(
             worker_id=self.worker_id, now=self.clock.now(), lease=self.lease,
-            limit=self.concurrency,
+            limit=self.concurrency, kinds=self.handlers.keys(),
         )
         if jobs:
             await asyncio.gather(*(self._track(self._run_one(job)) for job in jobs))
@@ -183,7 +191,7 @@ class Worker:
                              retry_at=None)
             return
         run = JobRun(job_id=job.id, kind=job.kind, attempt=job.attempts,
-                     max_attempts=job.max_attempts, now=now)
+                     max_attempts=job.max_attempts, now=now, worker_id=self.worker_id)
         try:
             await handler(job.payload, run)
         except RetryLater as signal:

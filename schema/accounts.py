@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 from functools import partial
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
 
 from db.models.accounts import Session as SessionRow
 from db.models.accounts import User as UserRow
-from domain import accounts, billing, sessions
+from domain import accounts, billing, plans, sessions, topics
 from domain.errors import DomainError
 from schema.billing import Balance
+from schema.cefr import CefrLevel
+from schema.plans import CallPlan, Preferences
 from schema.errors import UserError, enum_type
+
+if TYPE_CHECKING:
+    from schema.topics import Topic
 
 
 @strawberry.enum(description="What a person may do in CallFluently.")
@@ -38,6 +43,25 @@ async def _balance(root: User, info: strawberry.Info[Any, None]) -> Balance:
     return Balance.from_money(await loader.load(root.row.account_ref))
 
 
+async def _topics(
+    root: User, info: strawberry.Info[Any, None]
+) -> list[Annotated[Topic, strawberry.lazy("schema.topics")]]:
+    from schema.topics import Topic  # schema.topics imports User: selectTopics returns it
+
+    loader = info.context.loaders.get("selected_topics", topics.selected_for_users)
+    return [Topic.from_model(row) for row in await loader.load(root.row.id)]
+
+
+async def _call_plan(root: User, info: strawberry.Info[Any, None]) -> CallPlan | None:
+    row = await info.context.loaders.get("call_plans", plans.plans_for_users).load(root.row.id)
+    return CallPlan.from_model(row, now=info.context.now) if row is not None else None
+
+
+async def _preferences(root: User, info: strawberry.Info[Any, None]) -> Preferences:
+    loader = info.context.loaders.get("preferences", plans.preferences_for_users)
+    return Preferences.from_model(await loader.load(root.row.id))
+
+
 @strawberry.type(description="A learner's account and profile. Readable only by its owner.")
 class User(relay.Node):
     id: relay.NodeID[str]
@@ -54,6 +78,23 @@ class User(relay.Node):
         description="Version of the privacy policy the learner last accepted."
     )
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+    cefr_level: CefrLevel | None = strawberry.field(
+        description="The learner's current CEFR level as assessed from their calls; null "
+        "before the first assessment."
+    )
+    topics: list[Annotated[Topic, strawberry.lazy("schema.topics")]] = strawberry.field(
+        resolver=_topics,
+        description="The topics the learner chose for their calls, in the order chosen. "
+        "Retired topics drop out.",
+    )
+    call_plan: CallPlan | None = strawberry.field(
+        resolver=_call_plan,
+        description="When the coach calls the learner on their own; null until one is set.",
+    )
+    preferences: Preferences = strawberry.field(
+        resolver=_preferences,
+        description="How the coach talks on the learner's calls (defaults until changed).",
+    )
 
     balance: Balance = strawberry.field(
         resolver=_balance,
@@ -76,6 +117,7 @@ class User(relay.Node):
             google_linked=row.google_sub is not None,
             policy_version=row.policy_version,
             created_at=row.created_at,
+            cefr_level=CefrLevel(row.cefr_level) if row.cefr_level else None,
         )
 
 

@@ -11,18 +11,22 @@ from resolvers.analysis import AnalysisMutation, AnalysisQuery
 from resolvers.billing import BillingMutation, BillingQuery
 from resolvers.calls import CallsMutation, CallsQuery
 from resolvers.live import LiveSubscription
+from resolvers.plans import PlansMutation
 from resolvers.platform import PlatformMutation, PlatformQuery
+from resolvers.topics import TopicsMutation, TopicsQuery
 from schema.live import LIVE_TYPES
 from web.errors import is_expected_error
 from web.extensions import ApiSchema, api_extensions
 from web.subscriptions import SubscriptionsOverWebSocket
 
 Query = merge_types(
-    "Query", (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery, AnalysisQuery)
+    "Query",
+    (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery, TopicsQuery, AnalysisQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountsMutation, PlatformMutation, BillingMutation, CallsMutation, AnalysisMutation),
+    (AccountsMutation, PlatformMutation, BillingMutation, CallsMutation, TopicsMutation,
+     PlansMutation, AnalysisMutation),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
+if TYPE_CHECKING:
+    from db.models.accounts import User
+
 
 class CallPlan(Model):
-    user: fields.OneToOneRelation[object] = fields.OneToOneField(
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
         "accounts.User", related_name="call_plan", on_delete=fields.CASCADE, primary_key=True
     )
-    days_of_week: list[int] = fields.JSONField(default=list)  # type: ignore[assignment]
+    user_id: UUID
+    days_of_week: list[int] = fields.JSONField(default=list)
     local_time = fields.CharField(max_length=5)
     timezone = fields.CharField(max_length=64)
     minutes_per_call = fields.IntField()
@@ -25,9 +32,10 @@ class CallPlan(Model):
 
 
 class Preferences(Model):
-    user: fields.OneToOneRelation[object] = fields.OneToOneField(
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
         "accounts.User", related_name="preferences", on_delete=fields.CASCADE, primary_key=True
     )
+    user_id: UUID
     coach_voice = fields.CharField(max_length=32, default="FRIENDLY_FEMALE")
     correction_style = fields.CharField(max_length=32, default="GENTLE")
     target_level = fields.CharField(max_length=2, default="B2")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from db.models.accounts import User
 
 
 class Topic(Model):
@@ -25,12 +29,14 @@ class Topic(Model):
 
 class UserTopic(Model):
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="user_topics", on_delete=fields.CASCADE
     )
+    user_id: uuid.UUID
     topic: fields.ForeignKeyRelation[Topic] = fields.ForeignKeyField(
         "topics.Topic", related_name="user_topics", on_delete=fields.CASCADE
     )
+    topic_id: uuid.UUID
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
