@@ -56,7 +56,7 @@ def run() -> None:
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
     uvicorn.run("bench.counted_app:app", host=args.host, port=args.port,
-                ws="websockets-sansio", log_config=None)
+                ws="websockets-sansio", ws_per_message_deflate=False, log_config=None)
 
 
 if __name__ == "__main__":
