@@ -293,8 +293,10 @@ class RedisBus:
                 self._handle(message)
 
     def _handle(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        channel = message["channel"].decode()
+        kind, raw = message.get("type"), message.get("channel")
+        if not isinstance(raw, bytes):  # a pong or something else without a channel
+            return
+        channel = raw.decode()
         if kind == "message":
             self._on_message(channel, message["data"])
         elif kind == "subscribe":
