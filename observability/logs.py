@@ -40,7 +40,7 @@ _SECRET_SHAPES = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"\bcfk_[A-Za-z0-9_-]{8,}"), "cfk_" + REDACTED),
     (re.compile(r"\b(sk|rk|whsec)_(live|test)?_?[A-Za-z0-9]{8,}"), REDACTED),
-    (re.compile(r"(?i)\b(variables|extensions|password|token|code)=[^&\s\"']+"), r"\1=" + REDACTED),
+    (re.compile(r"(?i)\b(variables|extensions|password|token|code)=[^&\s]+"), r"\1=" + REDACTED),
 )
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName",
@@ -62,6 +62,11 @@ def bind(**fields: str | None) -> None:
     """Bind request context for the rest of the current task (a request's own task)."""
     for name, value in fields.items():
         _CONTEXT[name].set(value)
+
+
+def context_fields() -> dict[str, str]:
+    """The bound request context, for records that must carry it whatever the handlers."""
+    return {name: value for name, var in _CONTEXT.items() if (value := var.get()) is not None}
 
 
 def scrub(text: str) -> str:

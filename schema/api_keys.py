@@ -72,8 +72,16 @@ class ApiKeyCreated:
 
 
 # Registered in place: fields below are typed with the domain enums themselves.
-enum_type(api_keys.CreateApiKeyErrorCode, "CreateApiKeyErrorCode", "Why `createApiKey` refused.")
-enum_type(api_keys.RevokeApiKeyErrorCode, "RevokeApiKeyErrorCode", "Why `revokeApiKey` refused.")
+enum_type(api_keys.CreateApiKeyErrorCode, "CreateApiKeyErrorCode", "Why `createApiKey` refused.", {
+    "INVALID_NAME": "The name is empty or longer than 100 characters.",
+    "UNKNOWN_SCOPE": "A scope is not one of ApiKeyScope.",
+    "TOO_MANY_KEYS": "The learner already has 20 active keys.",
+    "SESSION_REQUIRED": "Called with an API key: only a signed-in session may create keys.",
+})
+enum_type(api_keys.RevokeApiKeyErrorCode, "RevokeApiKeyErrorCode", "Why `revokeApiKey` refused.", {
+    "NOT_FOUND": "No key of the learner's has this ID.",
+    "SESSION_REQUIRED": "Called with an API key: only a signed-in session may revoke keys.",
+})
 
 
 @strawberry.type(description="`createApiKey` refused: see `code` and `field`.")

@@ -44,3 +44,8 @@ def drift(committed: str, current: str) -> list[str]:
     diff = difflib.unified_diff(committed.splitlines(), current.splitlines(),
                                 "schema.graphql (committed)", "schema (code)", lineterm="", n=1)
     return changes + list(diff)
+
+
+def describe(type_: Any, description: str) -> None:
+    """Give a type built by ``merge_types`` (the root types) its schema description."""
+    type_.__strawberry_definition__.description = description

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Protocol, Self, TypeVar
 
@@ -37,9 +38,17 @@ def error_from(error_type: type[E], exc: DomainError) -> E:
     return error_type(code=exc.code, message=exc.message, field=exc.field)
 
 
-def enum_type(domain_enum: type[Enum], name: str, description: str) -> Any:
-    """Expose a domain error-code enum in the schema under ``name``."""
-    return strawberry.enum(domain_enum, name=name, description=description)
+def enum_type(domain_enum: type[Enum], name: str, description: str,
+              values: Mapping[str, str] | None = None) -> Any:
+    """Expose a domain error-code enum in the schema under ``name``.
+
+    ``values`` describes each member by name (the schema contract wants every enum value
+    described; the domain enum cannot carry schema descriptions itself).
+    """
+    exposed = strawberry.enum(domain_enum, name=name, description=description)
+    for value in exposed.__strawberry_definition__.values:
+        value.description = (values or {}).get(value.name, value.description)
+    return exposed
 
 
 class FromRefusal(Protocol):

@@ -31,7 +31,8 @@ class PersistedQuery:
 
 # Registered in place: the field below is typed with the domain enum itself.
 enum_type(persisted_queries.RegisterPersistedQueryErrorCode, "RegisterPersistedQueryErrorCode",
-          "Why `registerPersistedQuery` refused.")
+          "Why `registerPersistedQuery` refused.",
+          {"INVALID_DOCUMENT": "The document is empty, too long, or does not validate."})
 
 
 @strawberry.type(description="`registerPersistedQuery` refused: see `message`.")

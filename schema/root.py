@@ -14,6 +14,7 @@ from resolvers.live import LiveSubscription
 from resolvers.plans import PlansMutation
 from resolvers.platform import PlatformMutation, PlatformQuery
 from resolvers.topics import TopicsMutation, TopicsQuery
+from schema.contract import describe
 from schema.live import LIVE_TYPES
 from web.errors import is_expected_error
 from web.extensions import ApiSchema, api_extensions
@@ -29,6 +30,12 @@ Mutation = merge_types(
      PlansMutation, AnalysisMutation),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
+
+describe(Query, "Everything a client can read. Each field says who may call it.")
+describe(Mutation, "Everything a client can change. Each mutation returns its payload or its own "
+         "error type; each says who may call it.")
+describe(Subscription, "Live events, over graphql-transport-ws only. Each field says who may "
+         "subscribe.")
 
 
 def build_schema() -> strawberry.Schema:

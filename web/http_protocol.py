@@ -4,7 +4,8 @@ We speak both response media types of the GraphQL-over-HTTP spec:
 
 - ``application/graphql-response+json`` (preferred when the client accepts it): a request error
   (the document does not parse or validate, variables do not coerce, a limit or the persisted
-  query check refused it) answers 400 with no ``data``; ``RATE_LIMITED`` answers 429.
+  query check refused it) answers 400 with no ``data``; an API key refused before execution
+  (``FORBIDDEN``) answers 403; ``RATE_LIMITED`` answers 429.
 - ``application/json`` (legacy, and for ``*/*`` or no Accept): every well-formed request answers
   200, errors in the body (``RATE_LIMITED`` included, with a ``Retry-After`` header as well).
 

@@ -17,7 +17,7 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from observability.logs import bound
+from observability.logs import bound, context_fields
 from web.http_protocol import error_codes, is_request_error
 
 logger = logging.getLogger("callfluently.graphql")
@@ -85,6 +85,7 @@ class Observe(SchemaExtension):
         if span is not None:
             span.set_attribute("graphql.outcome", outcome)
         logger.info("graphql operation", extra={
+            **context_fields(),
             "operation": name or "anonymous", "outcome": outcome,
             "duration_ms": round(seconds * 1000, 1), "error_codes": codes,
         })
