@@ -16,7 +16,8 @@ from tests.api.conftest import MakeApp, client_of
 from tests.conftest import gql, register
 
 REGISTER_DOC = """
-mutation($document: String!, $name: String) { registerPersistedQuery(document: $document, name: $name) {
+mutation($document: String!, $name: String) {
+  registerPersistedQuery(document: $document, name: $name) {
   __typename ... on PersistedQuery { sha256Hash name }
   ... on RegisterPersistedQueryError { code message field } } }
 """
@@ -71,7 +72,8 @@ async def test_miss_is_400_under_graphql_response_json(client: httpx.AsyncClient
 async def test_wrong_hash_is_refused_and_not_cached(client: httpx.AsyncClient) -> None:
     document, other = unique_document(), unique_document()
 
-    mismatch = await client.post("/graphql", json={"query": document, "extensions": apq(sha(other))})
+    mismatch = await client.post("/graphql",
+                                 json={"query": document, "extensions": apq(sha(other))})
     later = await client.post("/graphql", json={"extensions": apq(sha(other))})
 
     assert mismatch.status_code == 400

@@ -76,8 +76,9 @@ async def test_api_key_has_its_own_bucket(
 ) -> None:
     limited = make_app(rate_per_minute_api_key=2, rate_per_minute_user=100)
     token = (await register(client, delivery="BODY"))["accessToken"]
-    secret = (await gql(client, 'mutation { createApiKey(name: "k", scopes: [PROFILE_READ]) '
-                                "{ ... on ApiKeyCreated { secret } } }"))["data"]["createApiKey"]["secret"]
+    created = await gql(client, 'mutation { createApiKey(name: "k", scopes: [PROFILE_READ]) '
+                                "{ ... on ApiKeyCreated { secret } } }")
+    secret = created["data"]["createApiKey"]["secret"]
     me = {"query": "{ me { id } }"}
 
     async with client_of(limited, authorization=f"Bearer {secret}") as key_client:

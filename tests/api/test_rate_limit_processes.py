@@ -61,7 +61,7 @@ async def start_server() -> AsyncIterator[Callable[..., object]]:
         base = f"http://127.0.0.1:{port}"
         full_env = {**os.environ, **env, "PUBLIC_BASE_URL": base,
                     "DATABASE_URL": f"sqlite://{workdir}/rl.db"}
-        proc = subprocess.Popen(  # noqa: ASYNC220 - a server process for the test
+        proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=full_env,
