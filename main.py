@@ -60,6 +60,7 @@ from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
 from web.health import healthz, readyz
 from web.metrics import metrics_route
+from web.webhook_metrics import WebhookMetrics
 from webhooks.stripe import stripe_webhook_routes
 from webhooks.vapi import vapi_webhook_routes
 
@@ -307,6 +308,7 @@ def create_app(
         *sandboxes,
     ]
     middleware: list[Middleware] = [
+        Middleware(WebhookMetrics, metrics=services.metrics, providers=("stripe", "vapi")),
         Middleware(
             SessionMiddleware,
             secret_key=hashlib.sha256(b"oauth-state:" + str(settings.jwt_secret).encode()).hexdigest(),

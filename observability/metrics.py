@@ -4,9 +4,9 @@ Other layers record through the small methods here rather than touching promethe
 
 - ``observe_operation(name, outcome, seconds)``: every GraphQL operation (the schema
   extension in ``web/observe.py`` calls it).
-- ``webhook_delivery(provider, outcome)``: each webhook we receive; outcome is one of
-  ``processed``, ``duplicate``, ``ignored`` (unknown type), ``rejected`` (bad signature or body),
-  ``failed`` (our error).
+- ``webhook_delivery(provider, outcome)``: each webhook we receive. ``web/webhook_metrics.py``
+  already records every ``/webhooks/<provider>`` answer (``accepted``, ``rejected``,
+  ``invalid``, ``failed``), so handlers need not call it.
 - ``claude_request(model=, outcome=, seconds=, input_tokens=, output_tokens=, ...)``: each call
   to the Claude API; outcome is ``ok``, ``rate_limited``, ``overloaded``, ``timeout``, ``error``.
 - ``ws_connected()`` / ``ws_disconnected()`` and ``subscription_started()`` /

@@ -86,20 +86,32 @@ async def test_websocket_connections_and_subscriptions_are_gauged(
     assert after[("cf_graphql_active_subscriptions", ())] == subscriptions
 
 
-async def test_webhook_and_claude_series_are_exposed(
-    client: httpx.AsyncClient, runtime: Runtime
+async def test_webhook_deliveries_are_counted_by_provider_and_outcome(
+    client: httpx.AsyncClient,
 ) -> None:
-    metrics = runtime.services.metrics
-    provider = f"probe{uuid.uuid4().hex[:6]}"
+    unsigned = (("outcome", "invalid"), ("provider", "stripe"))
+    stray = (("outcome", "invalid"), ("provider", "other"))
+    before = await scrape(client)
+
+    forged = await client.post("/webhooks/stripe", content=b"{}",
+                               headers={"stripe-signature": "t=1,v1=00"})
+    await client.post(f"/webhooks/{uuid.uuid4().hex}", content=b"{}")
+    after = await scrape(client)
+
+    assert forged.status_code == 400
+    assert after[("cf_webhook_deliveries_total", unsigned)] == before.get(
+        ("cf_webhook_deliveries_total", unsigned), 0.0) + 1
+    assert after[("cf_webhook_deliveries_total", stray)] == before.get(
+        ("cf_webhook_deliveries_total", stray), 0.0) + 1
+
+
+async def test_claude_series_are_exposed(client: httpx.AsyncClient, runtime: Runtime) -> None:
     model = f"claude-probe-{uuid.uuid4().hex[:6]}"
 
-    metrics.webhook_delivery(provider, "processed")
-    metrics.claude_request(model=model, outcome="ok", seconds=1.5, input_tokens=1200,
-                           output_tokens=300)
+    runtime.services.metrics.claude_request(model=model, outcome="ok", seconds=1.5,
+                                            input_tokens=1200, output_tokens=300)
     samples = await scrape(client)
 
-    assert samples[("cf_webhook_deliveries_total",
-                    (("outcome", "processed"), ("provider", provider)))] == 1.0
     assert samples[("cf_claude_request_duration_seconds_count",
                     (("model", model), ("outcome", "ok")))] == 1.0
     assert samples[("cf_claude_tokens_total", (("kind", "input"), ("model", model)))] == 1200.0
