@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
@@ -85,6 +86,8 @@ class GraphQLApp(SpecGraphQL):
         kwargs.setdefault("allowed_origins", settings.allowed_origins)
         # Our handler enforces the cap with a typed error (TOO_MANY_SUBSCRIPTIONS).
         kwargs.setdefault("max_subscriptions_per_connection", None)
+        # A socket that never says connection_init holds resources for nothing: close it (4408).
+        kwargs.setdefault("connection_init_wait_timeout", timedelta(seconds=10))
         super().__init__(**kwargs)
         self.services = services
         self.subscription_cap: int | None = settings.api.max_subscriptions_per_connection
