@@ -199,12 +199,12 @@ async def test_redis_stopped_and_restarted_queries_work_and_nothing_is_lost() ->
                 for http in (http_a, http_b):
                     balance = (await gql(http, BALANCE))["data"]["me"]["balance"]
                     assert balance == {"amountMinor": 1800, "currency": "USD"}
-                during = await stays.events(stay_op, 2, "myEvents")
+                during = await stays.events(stay_op, 2, "myEvents", timeout=30)
 
                 # and when Redis is back, live delivery goes on
                 redis.start()
                 await top_up(http_b, 800)
-                after = await stays.events(stay_op, 1, "myEvents")
+                after = await stays.events(stay_op, 1, "myEvents", timeout=30)
 
             # and a dashboard that was away during the outage reconnects with `after`
             async with connect_url(a.base_url) as back:
