@@ -38,8 +38,13 @@ from domain.clock import Clock, SystemClock
 from domain.job_probe import PROBE_JOB, probe
 from domain.jobs import JobHandler, Periodic, Worker
 from domain.live import EventBus
+from domain.notifications import SEND_JOB, send_handler
 from domain.passwords import PasswordHasher
 from domain.plan_scheduler import PLAN_CALL_JOB, SCHEDULE_JOB, plan_call, schedule_plan_calls
+from domain.privacy_deletion import ERASE_RECORDINGS_JOB, erase_recordings_handler
+from domain.privacy_export import EXPORT_JOB, ExportLinks, export_handler
+from domain.retention import RETENTION_JOB, retention_handler
+from domain.retention import RUN_EVERY as RETENTION_EVERY
 from domain.sessions import SessionPolicy
 from domain.tokens import AccessTokens
 from domain.uow import Effects
@@ -48,6 +53,8 @@ from observability.metrics import Metrics
 from observability.tracing import OperationTracer
 from providers.bus_memory import MemoryBus
 from providers.claude import ClaudeAnalyzer
+from providers.email import build_email_sender
+from providers.google import GoogleOidc
 from providers.stripe import StripeGateway
 from providers.vapi import VapiDialer
 from resolvers.context import Services
@@ -55,7 +62,7 @@ from schema.contract import sorted_sdl
 from schema.root import schema
 from settings import Settings
 from web.body_limit import BodyLimit
-from providers.google import GoogleOidc
+from web.exports import export_routes
 from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
 from web.health import healthz, readyz
@@ -165,6 +172,24 @@ def build_handlers(runtime: Runtime) -> dict[str, JobHandler]:
         PROBE_JOB: probe(clock=services.clock),
         **build_call_handlers(runtime),
         **build_analysis_handlers(runtime),
+        **build_privacy_handlers(runtime),
+    }
+
+
+def build_privacy_handlers(runtime: Runtime) -> dict[str, JobHandler]:
+    """Privacy jobs: exports, recording deletion at VAPI, the email outbox, daily retention."""
+    settings, effects = runtime.settings, runtime.services.effects
+    links = ExportLinks.from_secret(str(settings.jwt_secret), base_url=settings.public_base_url)
+    sender = build_email_sender(
+        smtp_url=str(settings.smtp_url) if settings.smtp_url else None,
+        sender=settings.email_from, outbox_dir=settings.outbox_dir,
+    )
+    return {
+        EXPORT_JOB: export_handler(effects=effects, links=links),
+        ERASE_RECORDINGS_JOB: erase_recordings_handler(
+            effects=effects, eraser=VapiDialer(settings, runtime.http_client)),
+        SEND_JOB: send_handler(sender=sender),
+        RETENTION_JOB: retention_handler(effects=effects),
     }
 
 
@@ -187,6 +212,7 @@ def build_periodic(settings: Settings) -> tuple[Periodic, ...]:
     return (
         Periodic(SCHEDULE_JOB, timedelta(minutes=1)),
         Periodic(RECONCILE_JOB, timedelta(minutes=1)),
+        Periodic(RETENTION_JOB, RETENTION_EVERY),
     )
 
 
@@ -304,6 +330,7 @@ def create_app(
         metrics_route(services.metrics, clock),
         *vapi_webhook_routes(services),
         *stripe_webhook_routes(services),
+        *export_routes(services),
         *google_routes(services, GoogleOidc(settings, http_client), graphql.cookies),
         *sandboxes,
     ]

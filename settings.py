@@ -64,6 +64,11 @@ class Settings:
     sandbox_speed: float = 1.0
     log_level: str = "INFO"
     environment: str = "development"
+    #: Email: ``SMTP_URL`` (smtp://user:pass@host:587 or smtps://…) or, unset, ``.eml`` files
+    #: written under ``OUTBOX_DIR``.
+    smtp_url: Secret | None = None
+    email_from: str = "CallFluently <privacy@callfluently.com>"
+    outbox_dir: str = "var/outbox"
     log_format: str = "json"
     redis_prefix: str = "cf:"
     #: Live subscriptions: events buffered per subscriber before it is cut off as too slow,
@@ -115,6 +120,9 @@ class Settings:
             sandbox_speed=float(env.get("SANDBOX_SPEED") or base.sandbox_speed),
             log_level=env.get("LOG_LEVEL") or base.log_level,
             environment=env.get("ENVIRONMENT") or base.environment,
+            smtp_url=secret("SMTP_URL"),
+            email_from=env.get("EMAIL_FROM") or base.email_from,
+            outbox_dir=env.get("OUTBOX_DIR") or base.outbox_dir,
             log_format=env.get("LOG_FORMAT") or base.log_format,
             redis_prefix=env.get("REDIS_PREFIX") or base.redis_prefix,
             live_queue_size=_int(env, "LIVE_QUEUE_SIZE", base.live_queue_size),

@@ -13,8 +13,10 @@ import phonenumbers
 from tortoise.exceptions import IntegrityError
 
 from db.models.accounts import User
+from domain import consent, privacy
 from domain.errors import DomainError
 from domain.passwords import PasswordHasher, password_problem
+from domain.uow import Effects, UnitOfWork
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CURRENT_POLICY_VERSION = "1.0"
@@ -122,13 +124,14 @@ async def register(
             RegisterErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
         )
     password_hash = await hasher.hash(password)
+    policy = await consent.current_policy()
     try:
-        return await User.create(
+        user = await User.create(
             full_name=name,
             email=normal_email,
             phone=e164,
             password_hash=password_hash,
-            policy_version=CURRENT_POLICY_VERSION,
+            policy_version=policy.version,
             jurisdiction=jurisdiction_for_phone(e164),
             last_sign_in_at=now,
         )
@@ -137,11 +140,16 @@ async def register(
         raise RegisterRefused(
             RegisterErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
         ) from None
+    await consent.record_acceptance(user_id=user.id, version=policy.version, now=now)
+    return user
 
 
-async def update_profile(*, user_id: UUID, change: ProfileChange) -> User:
-    """Apply a learner's correction of their own profile."""
+async def update_profile(
+    *, effects: Effects, user_id: UUID, change: ProfileChange, now: datetime
+) -> User:
+    """Apply a learner's correction of their own profile, recorded as a correction request."""
     user = await User.get(id=user_id)
+    before = (user.full_name, user.phone, user.timezone)
     if change.full_name is not None:
         name = _clean_name(change.full_name)
         if name is None:
@@ -166,7 +174,16 @@ async def update_profile(*, user_id: UUID, change: ProfileChange) -> User:
                 "timezone",
             )
         user.timezone = change.timezone
-    await user.save()
+    changed = [
+        name for name, old, new in zip(
+            ("fullName", "phone", "timezone"), before, (user.full_name, user.phone, user.timezone),
+            strict=True,
+        ) if old != new
+    ]
+    async with UnitOfWork(effects) as uow:
+        await user.save(using_db=uow.conn)
+        if changed:
+            await privacy.record_correction(uow, user=user, fields=changed, now=now)
     return user
 
 

@@ -12,8 +12,8 @@ from enum import Enum
 from uuid import UUID
 
 from db.models.accounts import RefreshToken, Session, User
-from domain import throttle
-from domain.accounts import CURRENT_POLICY_VERSION, jurisdiction_for_phone, normalise_email
+from domain import consent, throttle
+from domain.accounts import jurisdiction_for_phone, normalise_email
 from domain.errors import DomainError
 from domain.passwords import MAX_BYTES, PasswordHasher
 from domain.principal import Principal, Role
@@ -266,11 +266,14 @@ async def google_sign_in(
                 email=email,
                 full_name=identity.name,
                 google_sub=identity.sub,
-                policy_version=CURRENT_POLICY_VERSION,
+                policy_version=(await consent.current_policy()).version,
                 jurisdiction=jurisdiction_for_phone(None),
             )
     if user.status != "active":
         raise GoogleSignInRefused(GoogleSignInErrorCode.ACCOUNT_CLOSED, "This account is closed.")
+    is_new = not user._saved_in_db
     user.last_sign_in_at = now
     await user.save()
+    if is_new and user.policy_version:
+        await consent.record_acceptance(user_id=user.id, version=user.policy_version, now=now)
     return await start_session(policy=policy, user=user, client=client, method="google", now=now)

@@ -127,7 +127,10 @@ async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfile
         full_name=input.full_name, phone=input.phone, timezone=input.timezone
     )
     try:
-        row = await accounts.update_profile(user_id=principal.user_id, change=change)
+        row = await accounts.update_profile(
+            effects=info.context.services.effects, user_id=principal.user_id, change=change,
+            now=info.context.now,
+        )
     except accounts.UpdateProfileRefused as exc:
         return UpdateProfileError.from_refusal(exc)
     return User.from_model(row)

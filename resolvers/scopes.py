@@ -17,8 +17,11 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "Query.topUp": "billing:read",
     "Query.transactions": "billing:read",
     "Query.topics": "topics:read",
+    "Query.progress": "progress:read",
+    "Query.mistakes": "progress:read",
     "Mutation.startCall": "calls:write",
     "Mutation.setCallPlan": "calls:write",
+    "Mutation.requestReanalysis": "calls:write",
     "Subscription.callUpdates": "calls:read",
     "Subscription.myEvents": "events:read",
 }
@@ -32,5 +35,6 @@ NODE_TYPE_SCOPES: dict[str, str] = {
     "Topic": "topics:read",
 }
 
-#: ``node(id:)`` is open to keys; each node type is then checked against NODE_TYPE_SCOPES.
-OPEN_TO_KEYS = frozenset({"Query.node"})
+#: Open to any key: ``node(id:)`` (each node type is then checked against NODE_TYPE_SCOPES) and
+#: public documents.
+OPEN_TO_KEYS = frozenset({"Query.node", "Query.currentPolicy"})

@@ -13,6 +13,8 @@ from resolvers.calls import CallsMutation, CallsQuery
 from resolvers.live import LiveSubscription
 from resolvers.plans import PlansMutation
 from resolvers.platform import PlatformMutation, PlatformQuery
+from resolvers.privacy import PrivacyMutation, PrivacyQuery
+from resolvers.privacy_support import PrivacySupportQuery
 from resolvers.topics import TopicsMutation, TopicsQuery
 from schema.contract import describe
 from schema.live import LIVE_TYPES
@@ -22,12 +24,13 @@ from web.subscriptions import SubscriptionsOverWebSocket
 
 Query = merge_types(
     "Query",
-    (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery, TopicsQuery, AnalysisQuery),
+    (AccountsQuery, PlatformQuery, BillingQuery, CallsQuery, TopicsQuery, AnalysisQuery,
+     PrivacyQuery, PrivacySupportQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (AccountsMutation, PlatformMutation, BillingMutation, CallsMutation, TopicsMutation,
-     PlansMutation, AnalysisMutation),
+     PlansMutation, AnalysisMutation, PrivacyMutation),
 )
 Subscription = merge_types("Subscription", (LiveSubscription,))
 

@@ -87,6 +87,7 @@ def test_settings(db_url: str, **overrides: Any) -> Settings:
         jwt_secret=Secret("test-jwt-secret-" + "x" * 32),
         worker_poll_s=0.05,
         sandbox_speed=0.0,
+        outbox_dir=tempfile.mkdtemp(prefix="cf-outbox-"),
     )
     for key, value in overrides.items():
         object.__setattr__(base, key, value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
@@ -14,6 +15,7 @@ class PrivacyRequest(Model):
     user: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
         "accounts.User", related_name="privacy_requests", null=True, on_delete=fields.SET_NULL
     )
+    user_id: UUID | None
     account_ref = fields.UUIDField(db_index=True)
     kind = fields.CharField(max_length=16)
     jurisdiction = fields.CharField(max_length=8)
@@ -32,9 +34,11 @@ class DataExport(Model):
     request: fields.ForeignKeyRelation[PrivacyRequest] = fields.ForeignKeyField(
         "privacy.PrivacyRequest", related_name="exports", on_delete=fields.CASCADE
     )
+    request_id: UUID
     user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
         "accounts.User", related_name="data_exports", on_delete=fields.CASCADE
     )
+    user_id: UUID
     token_hash = fields.CharField(max_length=64, unique=True, null=True)
     document = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -50,6 +54,7 @@ class AuditLog(Model):
     subject: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
         "accounts.User", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
     )
+    subject_id: UUID | None
     actor_id = fields.UUIDField(null=True)
     actor_role = fields.CharField(max_length=16)
     action = fields.CharField(max_length=48)
@@ -58,6 +63,7 @@ class AuditLog(Model):
     request: fields.ForeignKeyNullableRelation[PrivacyRequest] = fields.ForeignKeyField(
         "privacy.PrivacyRequest", related_name="audit", null=True, on_delete=fields.SET_NULL
     )
+    request_id: UUID | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +84,7 @@ class Consent(Model):
     user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
         "accounts.User", related_name="consents", on_delete=fields.CASCADE
     )
+    user_id: UUID
     policy_version = fields.CharField(max_length=32)
     accepted_at = fields.DatetimeField()
 
@@ -91,6 +98,7 @@ class Notification(Model):
     user: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
         "accounts.User", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
+    user_id: UUID | None
     to_email = fields.CharField(max_length=320, null=True)
     subject = fields.CharField(max_length=300)
     body = fields.TextField()
