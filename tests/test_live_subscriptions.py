@@ -298,3 +298,25 @@ async def test_subscription_over_plain_http_is_a_typed_error(client: httpx.Async
     assert body["errors"] == [{
         "message": "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.",
         "extensions": {"code": "BAD_USER_INPUT"}}]
+
+
+async def test_my_events_carries_privacy_request_updates(
+    app: Starlette, client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # given a learner subscribed to everything of theirs
+    user_id = await signed_in(client)
+    start = await balance(runtime, user_id, 0)
+    request_id = uuid.uuid4()
+
+    async with connect(app, cookies=client.cookies) as conn:
+        await conn.init()
+        op = await conn.subscribe(MY_EVENTS, {"after": start})
+        # when one of their privacy requests changes
+        updated = await log_event(runtime, user_id, EventType.PRIVACY_REQUEST_UPDATED, {
+            "requestId": str(request_id), "kind": "access", "status": "completed"})
+        got = await conn.events(op, 1, "myEvents")
+
+    del got[0]["at"]
+    assert got == [{"__typename": "PrivacyRequestUpdated", "eventId": updated,
+                    "requestId": encode("PrivacyRequest", request_id), "requestKind": "access",
+                    "requestStatus": "completed"}]
