@@ -96,7 +96,12 @@ async def reconcile_calls(
     """Refresh every overdue call; returns how many were looked at."""
     calls = await overdue_calls(now)
     for call in calls:
-        await refresh_call(effects=effects, dialer=dialer, call=call, pricing=pricing, now=now)
+        try:
+            await refresh_call(effects=effects, dialer=dialer, call=call, pricing=pricing,
+                               now=now)
+        except Exception:
+            # One call that cannot be settled must not keep every other one stuck.
+            logger.exception("reconciling a call failed", extra={"call_id": str(call.id)})
     if calls:
         logger.info("reconciled calls", extra={"count": len(calls)})
     return len(calls)

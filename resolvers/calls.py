@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from domain import calls, calls_queries
@@ -23,7 +25,12 @@ def _pricing(info: Info) -> calls.Pricing:
 # than a scalar-parsing error.
 
 
-async def start_call(info: Info, topic_id: strawberry.ID | None = None) -> StartCallResult:
+async def start_call(
+    info: Info,
+    topic_id: Annotated[strawberry.ID | None, strawberry.argument(
+        description="A catalog topic to talk about; without it, the least recently practised "
+        "of the learner's selected topics, or a free conversation.")] = None,
+) -> StartCallResult:
     ctx = info.context
     principal = ctx.require_scope("calls:write")
     try:
@@ -42,7 +49,9 @@ async def start_call(info: Info, topic_id: strawberry.ID | None = None) -> Start
     return Call.from_model(row)
 
 
-async def call(info: Info, id: strawberry.ID) -> Call | None:
+async def call(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The call's ID.")]
+) -> Call | None:
     principal = info.context.require_scope("calls:read")
     try:
         call_id = decode_uuid(str(id), "Call")
@@ -53,8 +62,13 @@ async def call(info: Info, id: strawberry.ID) -> Call | None:
 
 
 async def my_calls(
-    info: Info, first: int | None = None, after: str | None = None,
-    status: CallStatus | None = None,
+    info: Info,
+    first: Annotated[int | None, strawberry.argument(
+        description="Page size: 1 to 100, default 20.")] = None,
+    after: Annotated[str | None, strawberry.argument(
+        description="The previous page's `endCursor`.")] = None,
+    status: Annotated[CallStatus | None, strawberry.argument(
+        description="Only calls in this status.")] = None,
 ) -> CallConnection:
     principal = info.context.require_scope("calls:read")
     try:

@@ -32,16 +32,34 @@ else:
         "Where a call is: REQUESTED (accepted, not yet sent to the phone provider), QUEUED, "
         "RINGING, IN_PROGRESS, then ENDED (see `endedReason`) or FAILED (never placed, see "
         "`failureReason`). A status only ever moves forward.",
+        {
+            "REQUESTED": "Accepted; the call is about to be handed to the phone provider.",
+            "QUEUED": "Handed to the phone provider, which is about to dial.",
+            "RINGING": "The learner's phone is ringing.",
+            "IN_PROGRESS": "The learner answered; the conversation is on.",
+            "ENDED": "The call is over (answered or not): see `endedReason` and `chargeMinor`.",
+            "FAILED": "The call could not be placed: see `failureReason`. Nothing is charged.",
+        },
     )
     StartCallErrorCode = enum_type(
-        calls.StartCallErrorCode, "StartCallErrorCode", "Why `startCall` refused."
+        calls.StartCallErrorCode,
+        "StartCallErrorCode",
+        "Why `startCall` refused.",
+        {
+            "NO_PHONE": "The profile has no phone number to call.",
+            "CALL_ALREADY_ACTIVE": "Another call is still active; wait for it to end.",
+            "INSUFFICIENT_BALANCE": "The balance does not cover one minute of coaching.",
+            "ACCOUNT_CLOSED": "The account is closed.",
+            "TOPIC_NOT_FOUND": "`topicId` names no topic in the catalog (or a retired one).",
+            "PROCESSING_RESTRICTED": "The learner restricted the processing of their data.",
+        },
     )
 
 
 @strawberry.enum(description="Who spoke a transcript turn.")
 class TranscriptRole(Enum):
-    COACH = "coach"
-    LEARNER = "learner"
+    COACH = strawberry.enum_value("coach", description="The AI coach.")
+    LEARNER = strawberry.enum_value("learner", description="The learner.")
 
 
 @strawberry.type(description="One turn of a call's transcript.")
