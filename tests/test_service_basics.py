@@ -95,3 +95,26 @@ async def test_migrations_apply_from_empty_and_are_idempotent(empty_database: st
         assert {"users", "sessions", "calls", "ledger_entries", "jobs", "events",
                 "privacy_requests"} <= names
         await Tortoise.close_connections()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+async def test_processes_starting_together_migrate_once(db_url: str) -> None:
+    """Several processes migrating one empty database at once all succeed (advisory lock)."""
+    import asyncio
+    import sys
+
+    scratch = await create_scratch_database(db_url)
+    try:
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "main.py", "migrate",
+                env={**os.environ, "DATABASE_URL": scratch},
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        results = [await p.communicate() for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], [r[0][-500:] for r in results]
+    finally:
+        await drop_database(db_url, scratch)
