@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from domain import plans
@@ -20,7 +22,10 @@ from schema.plans import (
 Info = strawberry.Info[Context, None]
 
 
-async def set_call_plan(info: Info, input: CallPlanInput) -> SetCallPlanResult:
+async def set_call_plan(
+    info: Info,
+    input: Annotated[CallPlanInput, strawberry.argument(description="The whole new plan.")],
+) -> SetCallPlanResult:
     principal = info.context.require_principal()
     change = plans.PlanChange(
         days_of_week=[day.value for day in input.days_of_week],
@@ -37,7 +42,11 @@ async def set_call_plan(info: Info, input: CallPlanInput) -> SetCallPlanResult:
     return CallPlan.from_model(row, now=now)
 
 
-async def set_preferences(info: Info, input: PreferencesInput) -> SetPreferencesResult:
+async def set_preferences(
+    info: Info,
+    input: Annotated[PreferencesInput, strawberry.argument(
+        description="The preferences to change.")],
+) -> SetPreferencesResult:
     principal = info.context.require_principal()
     # The schema enums are the domain enums themselves, so values pass straight through.
     change = plans.PreferencesChange(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from domain import topics
@@ -42,9 +44,12 @@ def _position(cursor: str | None) -> topics.CatalogPosition | None:
 
 async def list_topics(
     info: Info,
-    level: CefrLevel | None = None,
-    first: int | None = None,
-    after: str | None = None,
+    level: Annotated[CefrLevel | None, strawberry.argument(
+        description="Only topics suited to this level.")] = None,
+    first: Annotated[int | None, strawberry.argument(
+        description="Page size, 1 to 100 (default 20).")] = None,
+    after: Annotated[str | None, strawberry.argument(
+        description="`endCursor` of the previous page.")] = None,
 ) -> TopicConnection:
     try:
         size = page_size(first)
@@ -63,7 +68,12 @@ async def list_topics(
     )
 
 
-async def select_topics(info: Info, topic_ids: list[strawberry.ID]) -> SelectTopicsResult:
+async def select_topics(
+    info: Info,
+    topic_ids: Annotated[list[strawberry.ID], strawberry.argument(
+        description="The whole new selection: catalog topic IDs, at most 10, in order of "
+        "preference.")],
+) -> SelectTopicsResult:
     # Plain IDs, decoded here: a malformed one is then TOPIC_NOT_FOUND, not a masked error.
     principal = info.context.require_principal()
     try:
@@ -83,7 +93,10 @@ async def select_topics(info: Info, topic_ids: list[strawberry.ID]) -> SelectTop
     return User.from_model(row)
 
 
-async def add_topic(info: Info, input: AddTopicInput) -> AddTopicResult:
+async def add_topic(
+    info: Info,
+    input: Annotated[AddTopicInput, strawberry.argument(description="The new topic.")],
+) -> AddTopicResult:
     info.context.require_role(Role.ADMIN)
     new = topics.NewTopic(
         title=input.title,
@@ -99,7 +112,10 @@ async def add_topic(info: Info, input: AddTopicInput) -> AddTopicResult:
     return Topic.from_model(row)
 
 
-async def retire_topic(info: Info, id: strawberry.ID) -> RetireTopicResult:
+async def retire_topic(
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The topic to retire.")],
+) -> RetireTopicResult:
     info.context.require_role(Role.ADMIN)
     try:
         row = await topics.retire_topic(topic_id=decode_uuid(str(id), "Topic"))

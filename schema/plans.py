@@ -22,22 +22,37 @@ CorrectionStyle = plans.CorrectionStyle
 ExplanationLanguage = plans.ExplanationLanguage
 SetCallPlanErrorCode = plans.SetCallPlanErrorCode
 SetPreferencesErrorCode = plans.SetPreferencesErrorCode
-strawberry.enum(DayOfWeek, name="DayOfWeek", description="A day of the week.")
-strawberry.enum(CoachVoice, name="CoachVoice", description="The voice and manner of the AI coach.")
-strawberry.enum(
-    CorrectionStyle,
-    name="CorrectionStyle",
-    description="How the coach corrects mistakes: GENTLE (repeats the phrase correctly and "
-    "moves on), IMMEDIATE (stops to correct and has the learner repeat), END_OF_CALL (lets the "
-    "learner talk and goes through the main mistakes at the end).",
-)
-strawberry.enum(
+enum_type(DayOfWeek, "DayOfWeek", "A day of the week, in the plan's own timezone.",
+          {day.name: day.name.capitalize() + "." for day in DayOfWeek})
+enum_type(CoachVoice, "CoachVoice", "The voice and manner of the AI coach.", {
+    "FRIENDLY_FEMALE": "A warm, chatty female voice.",
+    "FRIENDLY_MALE": "A warm, chatty male voice.",
+    "CALM_FEMALE": "A slow, patient female voice.",
+    "CALM_MALE": "A slow, patient male voice.",
+    "ENERGETIC_FEMALE": "A lively, fast-paced female voice.",
+    "ENERGETIC_MALE": "A lively, fast-paced male voice.",
+})
+enum_type(CorrectionStyle, "CorrectionStyle", "How the coach corrects mistakes.", {
+    "GENTLE": "Repeats the phrase correctly and moves on without stopping the conversation.",
+    "IMMEDIATE": "Stops to correct each mistake and has the learner say it again.",
+    "END_OF_CALL": "Lets the learner talk and goes through the main mistakes at the end.",
+})
+enum_type(
     ExplanationLanguage,
-    name="ExplanationLanguage",
-    description="The language the coach may switch to when a mistake needs explaining.",
+    "ExplanationLanguage",
+    "The language the coach may switch to when a mistake needs explaining.",
+    {lang.name: f"{lang.name.capitalize()} (ISO 639-1 `{lang.value}`)."
+     for lang in ExplanationLanguage},
 )
-enum_type(SetCallPlanErrorCode, "SetCallPlanErrorCode", "Why `setCallPlan` refused.")
-enum_type(SetPreferencesErrorCode, "SetPreferencesErrorCode", "Why `setPreferences` refused.")
+enum_type(SetCallPlanErrorCode, "SetCallPlanErrorCode", "Why `setCallPlan` refused.", {
+    "INVALID_DAYS": "No day of the week was given.",
+    "INVALID_LOCAL_TIME": "`localTime` is not HH:MM on a 24-hour clock.",
+    "INVALID_TIMEZONE": "`timezone` is not an IANA timezone name.",
+    "INVALID_MINUTES": "`minutesPerCall` is outside 5 to 60.",
+})
+enum_type(SetPreferencesErrorCode, "SetPreferencesErrorCode", "Why `setPreferences` refused.", {
+    "NOTHING_TO_CHANGE": "The input gave no preference to change.",
+})
 
 
 @strawberry.type(description="When the coach calls the learner on their own.")

@@ -66,9 +66,20 @@ TopicConnection = Connection[Topic]
 SelectTopicsErrorCode = topics.SelectTopicsErrorCode
 AddTopicErrorCode = topics.AddTopicErrorCode
 RetireTopicErrorCode = topics.RetireTopicErrorCode
-enum_type(SelectTopicsErrorCode, "SelectTopicsErrorCode", "Why `selectTopics` refused.")
-enum_type(AddTopicErrorCode, "AddTopicErrorCode", "Why `addTopic` refused.")
-enum_type(RetireTopicErrorCode, "RetireTopicErrorCode", "Why `retireTopic` refused.")
+enum_type(SelectTopicsErrorCode, "SelectTopicsErrorCode", "Why `selectTopics` refused.", {
+    "TOPIC_NOT_FOUND": "An ID names no topic, or one that has been retired.",
+    "TOO_MANY_TOPICS": "More than 10 topics were chosen.",
+})
+enum_type(AddTopicErrorCode, "AddTopicErrorCode", "Why `addTopic` refused.", {
+    "INVALID_TITLE": "The title is not 3 to 120 characters (with letters or digits).",
+    "INVALID_DESCRIPTION": "The description is not 10 to 1000 characters.",
+    "INVALID_INSTRUCTIONS": "The coach instructions are not 20 to 4000 characters.",
+    "INVALID_LEVEL_RANGE": "`levelMax` is below `levelMin`.",
+    "TOPIC_EXISTS": "A topic with the same title (as a slug) exists, retired ones included.",
+})
+enum_type(RetireTopicErrorCode, "RetireTopicErrorCode", "Why `retireTopic` refused.", {
+    "TOPIC_NOT_FOUND": "The ID names no topic.",
+})
 
 
 class _FromRefusal:
