@@ -21,8 +21,16 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     url = database_url
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
+    connection: str | dict[str, Any] = url
+    if url.startswith(("postgres://", "asyncpg://")):
+        from tortoise.backends.base.config_generator import expand_db_url
+
+        from db.pool import PooledConnection
+
+        connection = expand_db_url(url)
+        connection["credentials"]["connection_class"] = PooledConnection
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {
             label: {
                 "models": modules,
