@@ -110,7 +110,7 @@ class FluencyEvidence:
 
 @dataclass(frozen=True, slots=True)
 class RecognitionEvidence:
-    """What speech recognition tells us about intelligibility, the basis of a transcript estimate."""
+    """What speech recognition made of the learner: the basis of a transcript estimate."""
 
     learner_words: int
     unclear_markers: int

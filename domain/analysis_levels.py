@@ -111,7 +111,9 @@ async def contest_level(
     async with UnitOfWork(effects) as uow:
         user = await lock_user(uow.conn, user_id)
         if user is None or user.status != "active":
-            raise ContestLevelRefused(ContestLevelErrorCode.ACCOUNT_CLOSED, "This account is closed.")
+            raise ContestLevelRefused(
+                ContestLevelErrorCode.ACCOUNT_CLOSED, "This account is closed."
+            )
         if user.cefr_level is None:
             raise ContestLevelRefused(
                 ContestLevelErrorCode.NO_LEVEL,

@@ -189,6 +189,7 @@ def transcript_lines(turns: Sequence[Turn]) -> str:
 def _context(call: CallContext, evidence: Evidence) -> str:
     fluency, recognition = evidence.fluency, evidence.recognition
     topic = call.topic_title or "free conversation"
+    wpm = fluency.words_per_minute
     lines = [
         f"Topic: {topic}" + (f" ({call.topic_description})" if call.topic_description else ""),
         f"The learner's target level: {call.target_level}",
@@ -196,8 +197,7 @@ def _context(call: CallContext, evidence: Evidence) -> str:
         f"{call.explanation_language}",
         "Measured evidence:",
         f"- learner words: {fluency.learner_words} over {fluency.learner_turns} turns",
-        f"- speaking rate: {fluency.words_per_minute if fluency.words_per_minute is not None else 'unknown'}"
-        " words per minute",
+        f"- speaking rate: {wpm if wpm is not None else 'unknown'} words per minute",
         f"- long pauses (3 s or more) before learner turns: {fluency.long_pauses}",
         f"- unclear or inaudible markers in learner turns: {recognition.unclear_markers}",
         "- mean transcriber confidence: "

@@ -28,7 +28,7 @@ from db.models.calls import Call, TranscriptTurn
 from db.models.plans import Preferences
 from db.models.topics import Topic
 from domain import analysis_store as store
-from domain.analysis import Analyzer, AnalyzerError, InvalidAnalysis, Turn
+from domain.analysis import AnalysisStatus, Analyzer, AnalyzerError, InvalidAnalysis, Turn
 from domain.analysis_evidence import learner_spoke, measure
 from domain.analysis_prompt import PROMPT_VERSION, CallContext, build_prompt
 from domain.analysis_validation import parse_result
@@ -186,7 +186,7 @@ async def request_reanalysis(
     async with UnitOfWork(effects) as uow:
         if not await Call.filter(id=call_id, user_id=user_id).using_db(uow.conn).exists():
             raise RequestReanalysisRefused(code.NOT_FOUND, "No such call.", "callId")
-        user = await User.get(id=user_id).using_db(uow.conn)
+        user = await User.filter(id=user_id).using_db(uow.conn).get()
         if user.status != "active":
             raise RequestReanalysisRefused(code.ACCOUNT_CLOSED, "This account is closed.")
         if user.objects_to_analysis:
@@ -200,14 +200,14 @@ async def request_reanalysis(
                 "Processing of your data is restricted at your request.",
             )
         analysis = await lock_analysis(uow.conn, call_id)
-        if analysis is None or analysis.status != store.AnalysisStatus.FAILED.value:
+        if analysis is None or analysis.status != AnalysisStatus.FAILED.value:
             raise RequestReanalysisRefused(
                 code.NOT_FAILED, "Only a failed analysis can be requested again.", "callId"
             )
-        analysis.status, analysis.error, analysis.completed_at = (
-            store.AnalysisStatus.PENDING.value, None, None,
+        await Analysis.filter(id=analysis.id).using_db(uow.conn).update(
+            status=AnalysisStatus.PENDING.value, error=None, completed_at=None
         )
-        await analysis.save(using_db=uow.conn, update_fields=["status", "error", "completed_at"])
+        await analysis.refresh_from_db(using_db=uow.conn)
         await uow.enqueue(
             ANALYZE_JOB, {"call_id": str(call_id)}, run_at=now,
             dedupe_key=f"{dedupe_key(call_id)}:again:{analysis.attempts}",

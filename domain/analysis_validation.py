@@ -62,7 +62,8 @@ def _list(value: Any, where: str) -> list[Any]:
 
 
 def _correction(value: Any, where: str) -> Correction:
-    item = _exact_keys(value, frozenset({"original", "corrected", "explanation", "category"}), where)
+    keys = frozenset({"original", "corrected", "explanation", "category"})
+    item = _exact_keys(value, keys, where)
     try:
         category = MistakeCategory(item["category"])
     except ValueError:

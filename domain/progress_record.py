@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -74,7 +75,7 @@ async def _add(
         ignore_conflicts=True,
         using_db=conn,
     )
-    changes: dict[str, F] = {"calls": F("calls") + calls, "seconds": F("seconds") + seconds}
+    changes: dict[str, Any] = {"calls": F("calls") + calls, "seconds": F("seconds") + seconds}
     if scores is not None:
         changes.update(
             scored=F("scored") + 1,
@@ -115,7 +116,7 @@ async def _extend_streak(conn: BaseDBAsyncClient | None, state: ProgressState, d
     elif start <= day <= last or day < start - 1:
         return
     else:  # day == start - 1 may join an older run
-        rows = await ProgressDay.filter(user_id=state.user_id, calls__gt=0).using_db(
+        rows: list[Any] = await ProgressDay.filter(user_id=state.user_id, calls__gt=0).using_db(
             conn
         ).values_list("local_day", flat=True)
         state.streak_start, state.streak_last = _island_end({int(d) for d in rows} | {day})
@@ -184,7 +185,7 @@ async def record_scores(
     """Add a done analysis's scores to its call's day, once."""
     await record_call(conn, call=call, timezone=timezone)
     state = await lock_state(conn, call.user_id, timezone)
-    progress_call = await ProgressCall.get_or_none(call_id=call.id).using_db(conn)
+    progress_call = await ProgressCall.filter(call_id=call.id).using_db(conn).first()
     if progress_call is None or progress_call.scored:
         return
     await ProgressCall.filter(call_id=call.id).using_db(conn).update(

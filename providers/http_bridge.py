@@ -7,6 +7,7 @@ route to the sandboxes are configured once. The request's own timeout (the SDK's
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import httpx2
@@ -35,6 +36,7 @@ class HttpxBridgeTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         body = await request.aread()
         timeout = _timeout(request)
+        extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
         try:
             async with self._client_factory() as client:
                 response = await client.request(
@@ -42,7 +44,7 @@ class HttpxBridgeTransport(httpx2.AsyncBaseTransport):
                     str(request.url),
                     headers=request.headers.raw,
                     content=body,
-                    **({"timeout": timeout} if timeout is not None else {}),
+                    **extra,
                 )
         # The SDK classifies failures by httpx2's exception types: translate ours.
         except httpx.TimeoutException as exc:

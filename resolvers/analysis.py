@@ -1,4 +1,5 @@
-"""Analysis resolvers: progress, mistakes, asking for a failed analysis again, contesting a level."""
+"""Analysis resolvers: progress, mistakes, asking again for a failed analysis, contesting a
+level."""
 
 from __future__ import annotations
 
@@ -60,9 +61,15 @@ async def my_progress(
 
 async def my_mistakes(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    category: MistakeCategory | None = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size: 20 by default, at most 100.")
+    ] = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="`endCursor` of the previous page.")
+    ] = None,
+    category: Annotated[
+        MistakeCategory | None, strawberry.argument(description="Only mistakes of this kind.")
+    ] = None,
 ) -> MistakeConnection:
     principal = info.context.require_scope("progress:read")
     try:
@@ -82,7 +89,12 @@ async def my_mistakes(
     )
 
 
-async def request_reanalysis(info: Info, call_id: strawberry.ID) -> RequestReanalysisResult:
+async def request_reanalysis(
+    info: Info,
+    call_id: Annotated[
+        strawberry.ID, strawberry.argument(description="The call whose analysis failed.")
+    ],
+) -> RequestReanalysisResult:
     ctx = info.context
     principal = ctx.require_scope("calls:write")
     try:
@@ -100,7 +112,12 @@ async def request_reanalysis(info: Info, call_id: strawberry.ID) -> RequestReana
     return Analysis.from_model(row)
 
 
-async def contest_level(info: Info, reason: str) -> ContestLevelResult:
+async def contest_level(
+    info: Info,
+    reason: Annotated[
+        str, strawberry.argument(description="Why the learner disagrees, 1–2000 characters.")
+    ],
+) -> ContestLevelResult:
     ctx = info.context
     principal = ctx.require_principal()
     if principal.scopes is not None:

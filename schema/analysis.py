@@ -32,9 +32,24 @@ else:
         "Where an analysis is: PENDING (queued, or waiting to retry), RUNNING, DONE, FAILED "
         "(gave up: see `statusReason`; `requestReanalysis` tries again) or SKIPPED (not made: "
         "the learner objected, restricted processing or did not speak).",
+        {
+            "PENDING": "Queued, or waiting to retry after a failed attempt.",
+            "RUNNING": "An attempt is being made now.",
+            "DONE": "Made: scores, level and feedback are filled in.",
+            "FAILED": "Gave up after the last attempt; see `statusReason`.",
+            "SKIPPED": "Not made: objection, restriction, or no learner speech.",
+        },
     )
     MistakeCategory = enum_type(
-        analysis.MistakeCategory, "MistakeCategory", "What kind of mistake a correction fixes."
+        analysis.MistakeCategory,
+        "MistakeCategory",
+        "What kind of mistake a correction fixes.",
+        {
+            "GRAMMAR": "Grammar: tenses, agreement, word order, articles.",
+            "VOCABULARY": "Word choice and collocations.",
+            "FLUENCY": "Flow: fillers, false starts, hesitation.",
+            "PRONUNCIATION": "How a word was said, as far as the transcript shows it.",
+        },
     )
     PronunciationBasis = enum_type(
         analysis.PronunciationBasis,
@@ -42,14 +57,33 @@ else:
         "What a pronunciation score rests on: TRANSCRIPT_ESTIMATE (inferred from what speech "
         "recognition made of the learner; no audio was assessed) or AUDIO_ASSESSMENT "
         "(reserved for an assessor that listens to the recording).",
+        {
+            "TRANSCRIPT_ESTIMATE": "Estimated from speech-recognition evidence, not from audio.",
+            "AUDIO_ASSESSMENT": "Assessed from the recording (not yet available).",
+        },
     )
     RequestReanalysisErrorCode = enum_type(
         analysis_run.RequestReanalysisErrorCode,
         "RequestReanalysisErrorCode",
         "Why `requestReanalysis` refused.",
+        {
+            "NOT_FOUND": "No such call of the learner's.",
+            "NOT_FAILED": "The call's analysis has not failed (or was never queued).",
+            "ANALYSIS_OBJECTED": "The learner objected to the analysis of their calls.",
+            "PROCESSING_RESTRICTED": "The learner restricted the processing of their data.",
+            "ACCOUNT_CLOSED": "The account is closed.",
+        },
     )
     ContestLevelErrorCode = enum_type(
-        analysis_levels.ContestLevelErrorCode, "ContestLevelErrorCode", "Why `contestLevel` refused."
+        analysis_levels.ContestLevelErrorCode,
+        "ContestLevelErrorCode",
+        "Why `contestLevel` refused.",
+        {
+            "NO_LEVEL": "The learner has no level yet.",
+            "ALREADY_UNDER_REVIEW": "The level is already being reviewed by a person.",
+            "INVALID_REASON": "The reason is empty or longer than 2000 characters.",
+            "ACCOUNT_CLOSED": "The account is closed.",
+        },
     )
 
 Info = strawberry.Info[Context, None]
@@ -165,7 +199,9 @@ class Analysis(relay.Node):
         "PENDING after a failed attempt: why that attempt failed (it will be retried)."
     )
     grammar: int | None = strawberry.field(description="Grammatical accuracy, 0–100.")
-    vocabulary: int | None = strawberry.field(description="Range and precision of vocabulary, 0–100.")
+    vocabulary: int | None = strawberry.field(
+        description="Range and precision of vocabulary, 0–100."
+    )
     fluency: int | None = strawberry.field(
         description="Fluency, interaction and coherence, 0–100, checked against `fluencyEvidence`."
     )
@@ -205,7 +241,8 @@ class Analysis(relay.Node):
     )
     call_id: relay.GlobalID = strawberry.field(description="The call it analyses.")
     corrections: list[Mistake] = strawberry.field(
-        resolver=_corrections, description="The learner's mistakes in this call, most important first."
+        resolver=_corrections,
+        description="The learner's mistakes in this call, most important first.",
     )
 
     @classmethod
@@ -234,7 +271,7 @@ class Analysis(relay.Node):
             prompt_version=row.prompt_version,
             attempts=row.attempts,
             completed_at=row.completed_at,
-            call_id=relay.GlobalID("Call", str(row.call_id)),  # type: ignore[attr-defined]
+            call_id=relay.GlobalID("Call", str(row.call_id)),
         )
 
 

@@ -139,8 +139,9 @@ class Call(relay.Node):
     )
     analysis: Analysis | None = strawberry.field(
         resolver=_analysis,
-        description="Claude's analysis of the call: null until it is queued after the call "
-        "ends, and for calls that were never a conversation.",
+        description="Claude's analysis of the call: null until the analysis job first runs "
+        "after the call ends, and for calls it is never queued for (not a conversation, no "
+        "learner speech, or the learner objected).",
     )
 
     currency: str = strawberry.field(

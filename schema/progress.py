@@ -23,6 +23,11 @@ else:
         progress.Granularity,
         "ProgressGranularity",
         "Bucket size: DAY, WEEK (ISO weeks, Monday first) or MONTH, in the learner's timezone.",
+        {
+            "DAY": "Local calendar days (at most 366 at once).",
+            "WEEK": "ISO weeks starting on Monday (at most 260 at once).",
+            "MONTH": "Calendar months (at most 120 at once).",
+        },
     )
 
 Info = strawberry.Info[Context, None]
@@ -99,10 +104,10 @@ class TopicProgress(ProgressSummary):
 
 
 async def _analysis(root: LevelChange, info: Info) -> Analysis | None:
-    if root.row.analysis_id is None:  # type: ignore[attr-defined]
+    if root.row.analysis_id is None:
         return None
     loader = info.context.loaders.get("analyses_by_id", analyses_by_id)
-    row = await loader.load(root.row.analysis_id)  # type: ignore[attr-defined]
+    row = await loader.load(root.row.analysis_id)
     return Analysis.from_model(row) if row is not None else None
 
 

@@ -38,7 +38,7 @@ ANALYSIS_FIELDS = """
   pronunciationEvidence { learnerWords unclearMarkers turnsWithConfidence meanConfidence
                           lowConfidenceTurns }
 """
-CALL_ANALYSIS = "query($id: ID!) { call(id: $id) { id analysis { %s } } }" % ANALYSIS_FIELDS
+CALL_ANALYSIS = "query($id: ID!) { call(id: $id) { id analysis { " + ANALYSIS_FIELDS + " } } }"
 
 #: (role, text, start seconds, end seconds) — role "coach" or "learner".
 Line = tuple[str, str, float, float]

@@ -316,8 +316,8 @@ async def test_spend_limit_is_not_retried(client: httpx.AsyncClient, runtime: Ru
     learner = await new_learner(client, runtime, balance=0)
     tag = uuid.uuid4().hex
     await quiesce(runtime)
-    await queue_faults(client, {"status": 429, "retry_after": 0,
-                                "message": "You have reached your specified API usage spend limit."})
+    spend_limit = "You have reached your specified API usage spend limit."
+    await queue_faults(client, {"status": 429, "retry_after": 0, "message": spend_limit})
 
     # when
     call_id = await finished_call(client, runtime, learner, tagged(RICH, tag))
@@ -437,7 +437,9 @@ async def test_analysis_of_a_call_is_private(
         assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_garbage_call_id_is_a_typed_error(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_garbage_call_id_is_a_typed_error(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await new_learner(client, runtime, balance=0)
     for bad in ("nonsense", encode("Topic", uuid.uuid4()), encode("Call", uuid.uuid4())):
         result = (await gql(client, REANALYSE, {"callId": bad}))["data"]["requestReanalysis"]

@@ -4,20 +4,27 @@ pre-aggregated progress tables the dashboard reads (so its cost follows days, no
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
 
+if TYPE_CHECKING:
+    from db.models.accounts import User
+    from db.models.calls import Call
+
 
 class Analysis(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
-    call: fields.OneToOneRelation[object] = fields.OneToOneField(
+    call: fields.OneToOneRelation[Call] = fields.OneToOneField(
         "calls.Call", related_name="analysis", on_delete=fields.CASCADE
     )
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="analyses", on_delete=fields.CASCADE
     )
+    call_id: UUID
+    user_id: UUID
     status = fields.CharField(max_length=16, default="pending")
     grammar = fields.IntField(null=True)
     vocabulary = fields.IntField(null=True)
@@ -27,11 +34,11 @@ class Analysis(Model):
     pronunciation_confidence = fields.FloatField(null=True)
     cefr_level = fields.CharField(max_length=2, null=True)
     summary = fields.TextField(null=True)
-    strengths: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
-    vocabulary_suggestions: list[dict[str, Any]] = fields.JSONField(default=list)  # type: ignore[assignment]
+    strengths: list[str] = fields.JSONField(default=list)
+    vocabulary_suggestions: list[dict[str, Any]] = fields.JSONField(default=list)
     next_focus = fields.TextField(null=True)
-    fluency_evidence: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
-    pronunciation_evidence: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    fluency_evidence: dict[str, Any] = fields.JSONField(default=dict)
+    pronunciation_evidence: dict[str, Any] = fields.JSONField(default=dict)
     #: When the call took place: the recent analyses behind the level are ordered by it.
     call_at = fields.DatetimeField(null=True)
     model = fields.CharField(max_length=100, null=True)
@@ -51,7 +58,8 @@ class Correction(Model):
     analysis: fields.ForeignKeyRelation[Analysis] = fields.ForeignKeyField(
         "analysis.Analysis", related_name="corrections", on_delete=fields.CASCADE
     )
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    analysis_id: UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="corrections", on_delete=fields.CASCADE
     )
     call_id = fields.UUIDField()
@@ -68,7 +76,7 @@ class Correction(Model):
 
 class LevelHistory(Model):
     id = fields.BigIntField(primary_key=True)
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="level_history", on_delete=fields.CASCADE
     )
     at = fields.DatetimeField()
@@ -77,6 +85,7 @@ class LevelHistory(Model):
     analysis: fields.ForeignKeyNullableRelation[Analysis] = fields.ForeignKeyField(
         "analysis.Analysis", related_name="level_changes", null=True, on_delete=fields.SET_NULL
     )
+    analysis_id: UUID | None
     reason = fields.TextField()
 
     class Meta:
@@ -87,12 +96,14 @@ class ProgressCall(Model):
     """One answered call as progress counts it, written once: the guard against double counting
     and the source the per-day rows are rebuilt from when the learner changes timezone."""
 
-    call: fields.OneToOneRelation[object] = fields.OneToOneField(
+    call: fields.OneToOneRelation[Call] = fields.OneToOneField(
         "calls.Call", related_name="progress", on_delete=fields.CASCADE, primary_key=True
     )
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="progress_calls", on_delete=fields.CASCADE
     )
+    call_id: UUID
+    user_id: UUID
     at = fields.DatetimeField()
     seconds = fields.IntField()
     topic_id = fields.UUIDField(null=True)
@@ -115,9 +126,10 @@ class ProgressDay(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="progress_days", on_delete=fields.CASCADE
     )
+    user_id: UUID
     local_day = fields.IntField()
     topic_key = fields.CharField(max_length=36, default="")
     timezone = fields.CharField(max_length=64)
@@ -140,9 +152,10 @@ class ProgressState(Model):
     Locked by every progress write, so one learner's counters change one transaction at a time.
     """
 
-    user: fields.OneToOneRelation[object] = fields.OneToOneField(
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
         "accounts.User", related_name="progress_state", on_delete=fields.CASCADE, primary_key=True
     )
+    user_id: UUID
     timezone = fields.CharField(max_length=64)
     streak_start = fields.IntField(null=True)
     streak_last = fields.IntField(null=True)
