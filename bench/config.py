@@ -42,6 +42,8 @@ class BenchConfig:
     events: int = 100
     event_rate: float = 50.0
     delivery_timeout_s: float = 30.0
+    #: Pause before reading the server's memory, so it is idle when measured.
+    settle_s: float = 2.0
 
     def selected(self, name: str) -> bool:
         return name in self.only
@@ -59,10 +61,10 @@ def full() -> BenchConfig:
 def smoke(admin_url: str = DEFAULT_ADMIN_URL) -> BenchConfig:
     """Every benchmark for about a second on tiny data: proves the harness, measures nothing."""
     return replace(
-        BenchConfig(admin_url=admin_url), seconds=1.0, rounds=1, warmup_s=0.2,
+        BenchConfig(admin_url=admin_url), seconds=0.5, rounds=1, warmup_s=0.1,
         history_sizes=(2, 5, 10, 20), dashboard_learner=20, statement_samples=2,
-        progress_seconds=0.3, webhook_concurrency=4, webhook_learners=8, subscribers=20,
-        fanout_learners=4, events=8, event_rate=40.0, delivery_timeout_s=15.0,
+        progress_seconds=0.2, webhook_concurrency=4, webhook_learners=8, subscribers=10,
+        fanout_learners=2, events=4, event_rate=50.0, delivery_timeout_s=15.0, settle_s=0.2,
     )
 
 

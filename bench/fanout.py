@@ -106,7 +106,7 @@ async def run(bench: Bench) -> None:
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             await warm_up(client, bench, server)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(cfg.settle_s / 2)
             rss_before = server.rss_bytes()
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.subscribers", cwd=ROOT,
@@ -118,7 +118,7 @@ async def run(bench: Bench) -> None:
             connect_s = time.perf_counter() - started
             await send_events(client, learners, len(learners), cfg.event_rate, "warm")
             warm = await read_line(proc, "warm", cfg.delivery_timeout_s + 10)
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(cfg.settle_s)
             rss_idle = server.rss_bytes()
             proc.stdin.write(b"go\n")
             failures = await send_events(client, learners, cfg.events, cfg.event_rate, "run")

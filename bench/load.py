@@ -64,6 +64,13 @@ class LoadResult:
     def server_cpu(self) -> float | None:
         return self.server_cpu_s / self.seconds if self.server_cpu_s is not None else None
 
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        """Server CPU per answered request: steadier than req/s on a shared machine."""
+        if self.server_cpu_s is None or not self.ok:
+            return None
+        return self.server_cpu_s / self.ok * 1000
+
     def merge(self, other: LoadResult) -> None:
         self.ok += other.ok
         self.errors += other.errors
@@ -80,6 +87,9 @@ class LoadResult:
             "requests_per_s": round(self.rps, 1), "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2), "client_cpu": round(self.client_cpu, 2),
             "server_cpu": round(self.server_cpu, 2) if self.server_cpu is not None else None,
+            "server_cpu_ms_per_request": (round(self.server_cpu_ms_per_request, 3)
+                                          if self.server_cpu_ms_per_request is not None
+                                          else None),
         }
 
 

@@ -39,10 +39,12 @@ class Report:
 
     def load_table(self, title: str, results: list[LoadResult]) -> None:
         self.table(title, ["side", "req/s", "p50 ms", "p99 ms", "ok", "errors", "client CPU",
-                           "server CPU"], [
+                           "server CPU", "server CPU ms/req"], [
             [r.name, f"{r.rps:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.ok:,}",
              f"{r.errors:,}", f"{r.client_cpu:.0%}",
-             f"{r.server_cpu:.0%}" if r.server_cpu is not None else "-"] for r in results])
+             f"{r.server_cpu:.0%}" if r.server_cpu is not None else "-",
+             f"{r.server_cpu_ms_per_request:.2f}" if r.server_cpu_ms_per_request else "-"]
+            for r in results])
 
     def render(self) -> str:
         lines: list[str] = []
