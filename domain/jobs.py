@@ -9,6 +9,7 @@ dedupe key, so it runs once however many workers are up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -125,10 +126,8 @@ class Worker:
                 ran = 0
             if ran == 0 and not self._stopping:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
-                except TimeoutError:
-                    pass
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
@@ -141,15 +140,13 @@ class Worker:
             key = f"{item.kind}@{slot.isoformat()}"
             if await Job.filter(dedupe_key=key).exists():
                 continue
-            try:
+            with contextlib.suppress(IntegrityError):  # another process enqueued it first
                 await Job.create(
                     kind=item.kind,
                     payload={**item.payload, "slot": slot.isoformat()},
                     run_at=slot,
                     dedupe_key=key,
                 )
-            except IntegrityError:
-                pass  # another process enqueued this slot first
 
     async def run_available(self) -> int:
         """Claim one batch and run it to completion; returns how many jobs ran."""
