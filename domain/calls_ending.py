@@ -16,6 +16,7 @@ from domain.calls import CallStatus, Pricing, move_status
 from domain.calls_billing import charge_for, is_billable, post_charge
 from domain.calls_reports import EndOfCallReport, Turn
 from domain.live import EventType
+from domain.progress_record import record_call
 from domain.uow import UnitOfWork
 
 #: VAPI keeps recordings 30 days, so our link to one lives as long (privacy policy).
@@ -99,6 +100,9 @@ async def finish_call(
             "currency": pricing.currency,
         },
     )
+    # Progress counts every answered call (streak, minutes), analysed or not, in this same
+    # transaction; the analysis adds its scores later.
+    await record_call(uow.conn, call=call, timezone=user.timezone)
     await _maybe_analyse(uow, call=call, user=user, conversation=conversation, now=now)
     return True
 

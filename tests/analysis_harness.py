@@ -190,3 +190,10 @@ def user_text(request: dict[str, Any]) -> str:
 
 async def requests_mentioning(client: httpx.AsyncClient, marker: str) -> list[dict[str, Any]]:
     return [r for r in await claude_requests(client) if marker in user_text(r)]
+
+
+async def object_to_analysis(client: httpx.AsyncClient) -> None:
+    """The signed-in learner objects to the analysis of their calls (privacy domain)."""
+    body = await gql(client, """mutation { setProcessingObjections(analysis: true) {
+      __typename } }""")
+    assert body["data"]["setProcessingObjections"]["__typename"] == "PrivacySettings", body

@@ -13,14 +13,12 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from db.models.accounts import User
 from db.models.ops import Job
 from domain.analysis_run import queue_analysis
 from domain.clock import ManualClock
 from domain.uow import UnitOfWork
 from main import Runtime
 from schema.ids import decode_uuid, encode
-from schema.root import schema
 from tests.analysis_harness import (
     POOR,
     RICH,
@@ -30,6 +28,7 @@ from tests.analysis_harness import (
     claude_requests,
     clear_faults,
     finished_call,
+    object_to_analysis,
     queue_faults,
     quiesce,
     requests_mentioning,
@@ -86,17 +85,6 @@ def stored_fields(analysis: dict[str, Any]) -> dict[str, Any]:
             for c in analysis["corrections"]
         ],
     }
-
-
-async def object_to_analysis(client: httpx.AsyncClient, user_id: uuid.UUID) -> None:
-    """The learner objects to analysis: through `setProcessingObjections` once the privacy
-    domain ships it, until then by setting the column it writes."""
-    if "setProcessingObjections" in schema.as_str():
-        body = await gql(client, """mutation { setProcessingObjections(analysis: true) {
-          __typename } }""")
-        assert "Error" not in body["data"]["setProcessingObjections"]["__typename"], body
-    else:
-        await User.filter(id=user_id).update(objects_to_analysis=True)
 
 
 async def analysis_events(app: Starlette, client: httpx.AsyncClient, call_id: str,
@@ -207,8 +195,8 @@ async def test_objecting_learner_gets_no_claude_request_at_all(
 ) -> None:
     # given a learner who objected to analysis
     first_name = f"Obi{uuid.uuid4().hex[:6]}"
-    learner = await new_learner(client, runtime, balance=2000, full_name=f"{first_name} Jones")
-    await object_to_analysis(client, learner.user_id)
+    await new_learner(client, runtime, balance=2000, full_name=f"{first_name} Jones")
+    await object_to_analysis(client)
 
     # when a whole call is played, and an analysis job queued before the objection still runs
     started = await start_call(client)

@@ -12,7 +12,14 @@ import pytest
 from db.models.topics import Topic
 from main import Runtime
 from schema.ids import encode
-from tests.analysis_harness import POOR, RICH, Line, finished_call, wait_for_analysis
+from tests.analysis_harness import (
+    POOR,
+    RICH,
+    Line,
+    finished_call,
+    object_to_analysis,
+    wait_for_analysis,
+)
 from tests.calls_harness import new_learner
 from tests.conftest import gql
 
@@ -149,6 +156,28 @@ async def test_streak_counts_consecutive_local_days_up_to_today(
     assert len(found["buckets"]) == 30
     assert [b["calls"] for b in found["buckets"]][-4:] == [1, 0, 1, 1]
     assert found["currentLevel"] == "A1"
+
+
+async def test_calls_count_in_progress_even_when_not_analysed(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # given a learner who objected to analysis, with an answered call today
+    learner = await new_learner(client, runtime, balance=0)
+    await object_to_analysis(client)
+    call_id = await finished_call(client, runtime, learner, RICH,
+                                  started_at=runtime.services.clock.now())
+
+    # when
+    found = await progress(client, granularity="DAY")
+
+    # then the call counts as practice (97 s), with no scores, and no analysis exists
+    assert found["totals"] == {"calls": 1, "minutes": 1.62, "analyzedCalls": 0,
+                               "averageGrammar": None, "averageVocabulary": None,
+                               "averageFluency": None, "averagePronunciation": None}
+    assert found["currentStreakDays"] == 1
+    call = (await gql(client, "query($id: ID!) { call(id: $id) { analysis { id } } }",
+                      {"id": call_id}))["data"]["call"]
+    assert call == {"analysis": None}
 
 
 async def test_a_learner_without_calls_has_empty_progress(
