@@ -5,14 +5,15 @@
 never lifts a level on its own). Every change is written to the level history with the analysis
 that caused it and why. A learner may contest an automated level (KVKK Art. 11(g), GDPR
 Art. 22): the level is flagged for human review, which pauses automatic changes, and a privacy
-request of kind objection is recorded for the privacy team to answer within 30 days.
+request of kind objection is recorded (``domain.privacy``) for a person to answer within 30
+days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Final
 from uuid import UUID
@@ -22,15 +23,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from db.locks import lock_user
 from db.models.analysis import Analysis, LevelHistory
 from db.models.privacy import PrivacyRequest
-from domain.accounts import jurisdiction_for_phone
+from domain import privacy
 from domain.analysis import AnalysisStatus
 from domain.cefr import CefrLevel
 from domain.errors import DomainError
-from domain.live import EventType
 from domain.uow import Effects, UnitOfWork
 
 RECENT: Final = 5
-RESPONSE_DAYS: Final = 30
 MAX_REASON: Final = 2000
 
 
@@ -125,20 +124,9 @@ async def contest_level(
                 "Your level is already being reviewed by a person.",
             )
         await type(user).filter(id=user_id).using_db(uow.conn).update(level_under_review=True)
-        request = await PrivacyRequest.create(
-            user_id=user_id,
-            account_ref=user.account_ref,
-            kind="objection",
-            jurisdiction=user.jurisdiction or jurisdiction_for_phone(user.phone),
-            status="received",
-            received_at=now,
-            due_at=now + timedelta(days=RESPONSE_DAYS),
+        # Received (due in 30 days), audited and announced like every other privacy request.
+        request = await privacy.open_request(
+            uow, user=user, kind=privacy.RequestKind.OBJECTION, now=now,
             details={"subject": "cefr_level", "reason": text, "level": user.cefr_level},
-            using_db=uow.conn,
-        )
-        await uow.emit(
-            user_id=user_id,
-            type=EventType.PRIVACY_REQUEST_UPDATED,
-            payload={"requestId": str(request.id), "kind": "objection", "status": "received"},
         )
         return LevelContest(level=CefrLevel(user.cefr_level), request=request)

@@ -25,7 +25,8 @@ from domain.analysis import (
 )
 from providers.http_bridge import HttpClientFactory, HttpxBridgeTransport
 
-DEFAULT_TIMEOUT_S = 120.0
+#: Below the job lease (120 s), so a slow answer never outlives its attempt.
+DEFAULT_TIMEOUT_S = 90.0
 MAX_TOKENS = 4096
 
 

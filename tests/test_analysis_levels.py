@@ -3,7 +3,7 @@ and can be contested (a privacy objection, KVKK Art. 11(g))."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ LEVEL = """{ progress(granularity: MONTH) {
   currentLevel levelUnderReview
   levelHistory { at cefrLevel previousLevel reason analysis { id callId cefrLevel } }
 } }"""
+PRIVACY_REQUESTS = "{ privacyRequests { id kind status jurisdiction receivedAt dueAt } }"
 CONTEST = """
 mutation($reason: String!) { contestLevel(reason: $reason) {
   __typename
@@ -93,13 +94,16 @@ async def test_contesting_the_level_flags_it_and_records_an_objection(
     # then the level is under review and an objection request is recorded, due in 30 days
     assert contest["__typename"] == "LevelContest"
     assert (contest["level"], contest["underReview"]) == ("A1", True)
+    requests = (await gql(client, PRIVACY_REQUESTS))["data"]["privacyRequests"]
+    assert requests == [{
+        "id": contest["requestId"], "kind": "OBJECTION", "status": "RECEIVED",
+        "jurisdiction": "GDPR", "receivedAt": contest["receivedAt"], "dueAt": contest["dueAt"],
+    }]
+    received = datetime.fromisoformat(contest["receivedAt"])
+    assert datetime.fromisoformat(contest["dueAt"]) - received == timedelta(days=30)
     [request] = await PrivacyRequest.filter(user_id=learner.user_id)
-    assert (request.kind, request.status, request.jurisdiction) == ("objection", "received",
-                                                                     "GDPR")
     assert request.details == {"subject": "cefr_level", "reason": "I was ill that day; I speak "
                                "better.", "level": "A1"}
-    assert request.due_at - request.received_at == timedelta(days=30)
-    assert contest["requestId"] is not None
     after = await level_of(client)
     assert (after["currentLevel"], after["levelUnderReview"]) == ("A1", True)
 
