@@ -38,7 +38,6 @@ class UpdateProfileErrorCode(Enum):
     INVALID_PHONE = "INVALID_PHONE"
     INVALID_NAME = "INVALID_NAME"
     INVALID_TIMEZONE = "INVALID_TIMEZONE"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 class UpdateProfileRefused(DomainError):
@@ -48,7 +47,6 @@ class UpdateProfileRefused(DomainError):
 class ChangePasswordErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_PASSWORD = "INVALID_PASSWORD"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 class ChangePasswordRefused(DomainError):

@@ -42,7 +42,6 @@ class RefreshRefused(DomainError):
 
 class RevokeSessionErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 class RevokeSessionRefused(DomainError):

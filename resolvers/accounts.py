@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
-from strawberry import relay
 
 from domain import accounts, sessions
 from resolvers.context import Context
@@ -31,6 +32,11 @@ from schema.ids import BadId, decode_uuid
 
 Info = strawberry.Info[Context, None]
 
+Delivery = Annotated[
+    TokenDelivery,
+    strawberry.argument(description="COOKIE (default) or BODY to also get the refresh token."),
+]
+
 
 def _signed_in(info: Info, sign_in: sessions.SignIn, delivery: TokenDelivery) -> SignInPayload:
     if info.context.response is not None:
@@ -52,7 +58,9 @@ async def my_sessions(info: Info) -> list[Session]:
 
 
 async def register(
-    info: Info, input: RegisterInput, token_delivery: TokenDelivery = TokenDelivery.COOKIE
+    info: Info,
+    input: Annotated[RegisterInput, strawberry.argument(description="The new learner's details.")],
+    token_delivery: Delivery = TokenDelivery.COOKIE,
 ) -> RegisterResult:
     ctx = info.context
     try:
@@ -74,7 +82,10 @@ async def register(
 
 
 async def login(
-    info: Info, email: str, password: str, token_delivery: TokenDelivery = TokenDelivery.COOKIE
+    info: Info,
+    email: Annotated[str, strawberry.argument(description="Email address, any letter case.")],
+    password: Annotated[str, strawberry.argument(description="The account's password.")],
+    token_delivery: Delivery = TokenDelivery.COOKIE,
 ) -> LoginResult:
     ctx = info.context
     try:
@@ -89,8 +100,11 @@ async def login(
 
 async def refresh_session(
     info: Info,
-    refresh_token: str | None = None,
-    token_delivery: TokenDelivery = TokenDelivery.COOKIE,
+    refresh_token: Annotated[
+        str | None,
+        strawberry.argument(description="The refresh token; omit it to use the cf_refresh cookie."),
+    ] = None,
+    token_delivery: Delivery = TokenDelivery.COOKIE,
 ) -> RefreshSessionResult:
     ctx = info.context
     token = refresh_token or ctx.refresh_cookie
@@ -121,7 +135,12 @@ async def logout(info: Info) -> bool:
     return True
 
 
-async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
+async def update_profile(
+    info: Info,
+    input: Annotated[
+        UpdateProfileInput, strawberry.argument(description="The fields to correct.")
+    ],
+) -> UpdateProfileResult:
     principal = info.context.require_principal()
     change = accounts.ProfileChange(
         full_name=input.full_name, phone=input.phone, timezone=input.timezone
@@ -137,7 +156,11 @@ async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfile
 
 
 async def change_password(
-    info: Info, current_password: str, new_password: str
+    info: Info,
+    current_password: Annotated[
+        str, strawberry.argument(description="The password now in use (any value when none is set).")
+    ],
+    new_password: Annotated[str, strawberry.argument(description="8 to 72 bytes.")],
 ) -> ChangePasswordResult:
     principal = info.context.require_principal()
     try:
@@ -150,7 +173,10 @@ async def change_password(
     return User.from_model(row)
 
 
-async def revoke_session(info: Info, id: relay.GlobalID) -> RevokeSessionResult:
+async def revoke_session(
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The session to sign out.")],
+) -> RevokeSessionResult:
     ctx = info.context
     principal = ctx.require_principal()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from domain import billing
@@ -19,7 +21,12 @@ from schema.pagination import connection, decode_cursor, page_size
 Info = strawberry.Info[Context, None]
 
 
-async def create_top_up(info: Info, amount_minor: int) -> CreateTopUpResult:
+async def create_top_up(
+    info: Info,
+    amount_minor: Annotated[
+        int, strawberry.argument(description="Amount in minor units of the configured currency.")
+    ],
+) -> CreateTopUpResult:
     principal = info.context.require_principal()
     try:
         row = await billing.create_top_up(
@@ -32,7 +39,9 @@ async def create_top_up(info: Info, amount_minor: int) -> CreateTopUpResult:
     return TopUp.from_model(row)
 
 
-async def top_up(info: Info, id: strawberry.ID) -> TopUp | None:
+async def top_up(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The top-up's ID.")]
+) -> TopUp | None:
     principal = info.context.require_principal()
     try:
         top_up_id = decode_uuid(str(id), "TopUp")
@@ -43,7 +52,13 @@ async def top_up(info: Info, id: strawberry.ID) -> TopUp | None:
 
 
 async def transactions(
-    info: Info, first: int | None = None, after: str | None = None
+    info: Info,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size: default 20, at most 100.")
+    ] = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="Cursor of the last entry already seen.")
+    ] = None,
 ) -> LedgerEntryConnection:
     principal = info.context.require_principal()
     try:

@@ -25,15 +25,15 @@ if TYPE_CHECKING:
 
 @strawberry.enum(description="What a person may do in CallFluently.")
 class Role(Enum):
-    LEARNER = "learner"
-    SUPPORT = "support"
-    ADMIN = "admin"
+    LEARNER = strawberry.enum_value("learner", description="A learner: reads and changes only their own data.")
+    SUPPORT = strawberry.enum_value("support", description="Support staff: audited, reasoned reads of learners' calls for troubleshooting.")
+    ADMIN = strawberry.enum_value("admin", description="Administrator: manages topics, policy versions and persisted queries.")
 
 
 @strawberry.enum(description="Whether an account can be used.")
 class AccountStatus(Enum):
-    ACTIVE = "active"
-    CLOSED = "closed"
+    ACTIVE = strawberry.enum_value("active", description="The account can sign in and be used.")
+    CLOSED = strawberry.enum_value("closed", description="Closed at the learner's request: cannot sign in; data deleted per the privacy policy.")
 
 
 async def _balance(root: User, info: strawberry.Info[Any, None]) -> Balance:
@@ -155,8 +155,8 @@ class Session(relay.Node):
 
 @strawberry.enum(description="How `register`, `login` and `refreshSession` hand out tokens.")
 class TokenDelivery(Enum):
-    COOKIE = "cookie"
-    BODY = "body"
+    COOKIE = strawberry.enum_value("cookie", description="Refresh token only as an httpOnly cookie (browsers).")
+    BODY = strawberry.enum_value("body", description="Refresh token also in the response body (mobile and server clients).")
 
 
 @strawberry.type(
@@ -184,21 +184,52 @@ class SignInPayload:
         )
 
 
+_INVALID_PHONE = "The phone number is not a valid international number (with country code)."
+_INVALID_NAME = "The full name is empty or longer than 200 characters."
+_INVALID_PASSWORD = "The password is shorter than 8 or longer than 72 bytes."
+
 RegisterErrorCode = enum_type(
-    accounts.RegisterErrorCode, "RegisterErrorCode", "Why `register` refused."
+    accounts.RegisterErrorCode, "RegisterErrorCode", "Why `register` refused.",
+    values={
+        "INVALID_EMAIL": "The email address is not valid.",
+        "EMAIL_TAKEN": "An account with this email (in any letter case) already exists.",
+        "INVALID_PHONE": _INVALID_PHONE,
+        "INVALID_PASSWORD": _INVALID_PASSWORD,
+        "INVALID_NAME": _INVALID_NAME,
+    },
 )
-LoginErrorCode = enum_type(sessions.LoginErrorCode, "LoginErrorCode", "Why `login` refused.")
+LoginErrorCode = enum_type(
+    sessions.LoginErrorCode, "LoginErrorCode", "Why `login` refused.",
+    values={
+        "INVALID_CREDENTIALS": "Email or password is wrong (never says which).",
+        "THROTTLED": "Too many failures for this account or IP; see `retryAfterSeconds`.",
+    },
+)
 RefreshSessionErrorCode = enum_type(
-    sessions.RefreshErrorCode, "RefreshSessionErrorCode", "Why `refreshSession` refused."
+    sessions.RefreshErrorCode, "RefreshSessionErrorCode", "Why `refreshSession` refused.",
+    values={
+        "INVALID_REFRESH_TOKEN": "No, unknown, expired or revoked refresh token.",
+        "REFRESH_TOKEN_REUSED": "A rotated token was presented again: its family is signed out.",
+    },
 )
 UpdateProfileErrorCode = enum_type(
-    accounts.UpdateProfileErrorCode, "UpdateProfileErrorCode", "Why `updateProfile` refused."
+    accounts.UpdateProfileErrorCode, "UpdateProfileErrorCode", "Why `updateProfile` refused.",
+    values={
+        "INVALID_PHONE": _INVALID_PHONE,
+        "INVALID_NAME": _INVALID_NAME,
+        "INVALID_TIMEZONE": "Not an IANA timezone name such as Europe/Istanbul.",
+    },
 )
 ChangePasswordErrorCode = enum_type(
-    accounts.ChangePasswordErrorCode, "ChangePasswordErrorCode", "Why `changePassword` refused."
+    accounts.ChangePasswordErrorCode, "ChangePasswordErrorCode", "Why `changePassword` refused.",
+    values={
+        "INVALID_CREDENTIALS": "The current password is wrong.",
+        "INVALID_PASSWORD": _INVALID_PASSWORD,
+    },
 )
 RevokeSessionErrorCode = enum_type(
-    sessions.RevokeSessionErrorCode, "RevokeSessionErrorCode", "Why `revokeSession` refused."
+    sessions.RevokeSessionErrorCode, "RevokeSessionErrorCode", "Why `revokeSession` refused.",
+    values={"NOT_FOUND": "No session with this ID belongs to the signed-in learner."},
 )
 
 

@@ -16,20 +16,45 @@ from domain.ledger import EntryKind
 from schema.errors import UserError, enum_type
 from schema.pagination import Connection
 
-strawberry.enum(
+enum_type(
     billing.TopUpStatus,
     name="TopUpStatus",
+    values={
+        "PENDING": "Checkout is open; nothing paid yet.",
+        "PROCESSING": "A delayed payment method is clearing.",
+        "PAID": "Paid and credited to the balance.",
+        "FAILED": "The delayed payment failed; nothing credited.",
+        "EXPIRED": "Checkout closed unpaid.",
+        "REFUNDED": "The whole payment was returned.",
+    },
     description="Where a top-up is: PENDING (checkout open), PROCESSING (a delayed payment "
     "method is clearing), PAID (credited), FAILED, EXPIRED (checkout closed unpaid), REFUNDED "
     "(the whole payment was returned).",
 )
-strawberry.enum(
+enum_type(
     EntryKind,
     name="LedgerEntryKind",
+    values={
+        "TOP_UP": "A Stripe payment credited.",
+        "CALL_CHARGE": "A call charged per second.",
+        "REFUND": "Money returned to the card.",
+        "DISPUTE": "A chargeback debited.",
+        "DISPUTE_REVERSAL": "A chargeback we won, credited back.",
+        "ADJUSTMENT": "A manual or retention carry-forward adjustment.",
+    },
     description="Why the balance moved: TOP_UP, CALL_CHARGE, REFUND (money returned to the "
     "card), DISPUTE (a chargeback), DISPUTE_REVERSAL (a chargeback we won), ADJUSTMENT.",
 )
-enum_type(billing.CreateTopUpErrorCode, "CreateTopUpErrorCode", "Why `createTopUp` refused.")
+enum_type(
+    billing.CreateTopUpErrorCode, "CreateTopUpErrorCode", "Why `createTopUp` refused.",
+    values={
+        "AMOUNT_NOT_POSITIVE": "The amount is zero or negative.",
+        "AMOUNT_BELOW_MINIMUM": "The amount is below TOP_UP_MIN_MINOR.",
+        "AMOUNT_ABOVE_MAXIMUM": "The amount is above TOP_UP_MAX_MINOR.",
+        "ACCOUNT_CLOSED": "The account is closed.",
+        "PAYMENTS_UNAVAILABLE": "Stripe could not be reached; try again later.",
+    },
+)
 # The domain enums themselves carry the GraphQL definitions registered above.
 TopUpStatus = billing.TopUpStatus
 LedgerEntryKind = EntryKind

@@ -245,3 +245,14 @@ async def test_many_failures_from_one_ip_are_throttled_across_accounts(app) -> N
             for _ in range(21)
         ]
     assert codes == ["INVALID_CREDENTIALS"] * 20 + ["THROTTLED"]
+
+
+async def test_revoking_a_malformed_session_id_is_a_typed_not_found(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client)
+    result = await gql(client, """mutation { revokeSession(id: "not-a-global-id") {
+        __typename ... on RevokeSessionError { code field message } } }""")
+    assert result["data"]["revokeSession"] == {
+        "__typename": "RevokeSessionError", "code": "NOT_FOUND", "field": "id",
+        "message": "No such session."}
