@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import httpx
-import httpx2
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 
+from providers.http_bridge import HttpClientFactory, HttpxBridgeTransport
 from settings import Settings
-
-HttpClientFactory = Callable[[], httpx.AsyncClient]
-
-
-class HttpxBridgeTransport(httpx2.AsyncBaseTransport):
-    """Sends authlib's requests (it speaks httpx2) through our httpx client factory.
-
-    One outbound HTTP stack for every provider means timeouts, proxies and, in tests, the
-    in-process route to the sandbox are configured once.
-    """
-
-    def __init__(self, client_factory: HttpClientFactory) -> None:
-        self._client_factory = client_factory
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        body = await request.aread()
-        async with self._client_factory() as client:
-            response = await client.request(
-                request.method, str(request.url), headers=request.headers.raw, content=body
-            )
-        headers = [
-            (k, v)
-            for k, v in response.headers.raw
-            if k.lower() not in {b"content-encoding", b"content-length", b"transfer-encoding"}
-        ]
-        return httpx2.Response(response.status_code, headers=headers, content=response.content)
 
 
 class GoogleOidc:
