@@ -338,7 +338,9 @@ def create_app(
         Middleware(WebhookMetrics, metrics=services.metrics, providers=("stripe", "vapi")),
         Middleware(
             SessionMiddleware,
-            secret_key=hashlib.sha256(b"oauth-state:" + str(settings.jwt_secret).encode()).hexdigest(),
+            secret_key=hashlib.sha256(
+                b"oauth-state:" + str(settings.jwt_secret).encode()
+            ).hexdigest(),
             session_cookie=OAUTH_COOKIE,
             max_age=OAUTH_COOKIE_MAX_AGE,
             same_site="lax",

@@ -144,7 +144,8 @@ class Settings:
             vapi_api_key=self.vapi_api_key or Secret(SANDBOX_KEY_PREFIX + "vapi"),
             vapi_base_url=self.vapi_base_url or (None if self.vapi_api_key else f"{sb}/vapi"),
             vapi_webhook_secret=self.vapi_webhook_secret or Secret("sandbox-vapi-webhook-secret"),
-            stripe_api_key=self.stripe_api_key or Secret("sk_test_" + SANDBOX_KEY_PREFIX + "stripe"),
+            stripe_api_key=self.stripe_api_key
+            or Secret("sk_test_" + SANDBOX_KEY_PREFIX + "stripe"),
             stripe_api_base=self.stripe_api_base
             or (None if self.stripe_api_key else f"{sb}/stripe"),
             stripe_webhook_secret=self.stripe_webhook_secret

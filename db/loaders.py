@@ -41,7 +41,9 @@ class Loaders:
     def __init__(self) -> None:
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
-    def get(self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+    def get(
+        self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
         """The request's loader called ``name``, created on first use."""
         loader = self._loaders.get(name)
         if loader is None:

@@ -68,10 +68,22 @@ class ClientInfo:
         return f"{browser} on {system}" if system else browser
 
 
-_BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
-             ("Safari/", "Safari"), ("python-httpx", "httpx"), ("node", "Node.js"))
-_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
-            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux"))
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("python-httpx", "httpx"),
+    ("node", "Node.js"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +146,8 @@ async def login(
         seconds = max(1, int(wait.total_seconds() + 0.999))
         raise LoginRefused(
             LoginErrorCode.THROTTLED,
-            f"Too many failed sign-in attempts. Try again in {seconds} second{'s' if seconds != 1 else ''}.",
+            f"Too many failed sign-in attempts. Try again in {seconds} "
+            f"second{'s' if seconds != 1 else ''}.",
             retry_after_s=seconds,
         )
     user = await User.get_or_none(email=normal, status="active")
@@ -207,7 +220,9 @@ async def list_sessions(*, user_id: UUID) -> list[Session]:
     return await Session.filter(user_id=user_id).order_by("-last_used_at")
 
 
-async def authenticate(*, tokens: AccessTokens, access_token: str, now: datetime) -> Principal | None:
+async def authenticate(
+    *, tokens: AccessTokens, access_token: str, now: datetime
+) -> Principal | None:
     """The principal behind an access token, checked against a live session and account.
 
     Checking the session on every request is what makes sign-out, revocation and account
@@ -244,7 +259,10 @@ class GoogleSignInRefused(DomainError):
 async def google_sign_in(
     *, policy: SessionPolicy, identity: GoogleIdentity, client: ClientInfo, now: datetime
 ) -> SignIn:
-    """Sign in with Google, keyed on ``sub``; an existing account is linked only by a verified email."""
+    """Sign in with Google, keyed on ``sub``.
+
+    An existing password account is linked only through an email Google says is verified.
+    """
     user = await User.get_or_none(google_sub=identity.sub)
     if user is None:
         email = normalise_email(identity.email or "")

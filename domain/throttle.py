@@ -1,7 +1,8 @@
 """Login throttling per account and per IP, in the database so every process agrees.
 
 Five failures per account (twenty per IP, which many learners may share behind one NAT) are
-free; each further failure locks the key for 2^(n-free) seconds, capped at 15 minutes. A success clears the account's counter (not the IP's: one good password must not
+free; each further failure locks the key for 2^(n-free) seconds, capped at 15 minutes.
+A success clears the account's counter (not the IP's: one good password must not
 unlock a spraying IP).
 """
 

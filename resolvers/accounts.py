@@ -75,7 +75,10 @@ async def register(
     except accounts.RegisterRefused as exc:
         return RegisterError.from_refusal(exc)
     sign_in = await sessions.start_session(
-        policy=ctx.services.session_policy, user=user, client=ctx.client, method="password",
+        policy=ctx.services.session_policy,
+        user=user,
+        client=ctx.client,
+        method="password",
         now=ctx.now,
     )
     return _signed_in(info, sign_in, token_delivery)
@@ -90,8 +93,12 @@ async def login(
     ctx = info.context
     try:
         sign_in = await sessions.login(
-            policy=ctx.services.session_policy, hasher=ctx.services.hasher, email=email,
-            password=password, client=ctx.client, now=ctx.now,
+            policy=ctx.services.session_policy,
+            hasher=ctx.services.hasher,
+            email=email,
+            password=password,
+            client=ctx.client,
+            now=ctx.now,
         )
     except sessions.LoginRefused as exc:
         return LoginError.from_refusal(exc)
@@ -111,11 +118,14 @@ async def refresh_session(
     if not token:
         return RefreshSessionError(
             code=sessions.RefreshErrorCode.INVALID_REFRESH_TOKEN,
-            message="No refresh token: sign in again.", field=None,
+            message="No refresh token: sign in again.",
+            field=None,
         )
     try:
         sign_in = await sessions.refresh(
-            policy=ctx.services.session_policy, refresh_token=token, client=ctx.client,
+            policy=ctx.services.session_policy,
+            refresh_token=token,
+            client=ctx.client,
             now=ctx.now,
         )
     except sessions.RefreshRefused as exc:
@@ -137,9 +147,7 @@ async def logout(info: Info) -> bool:
 
 async def update_profile(
     info: Info,
-    input: Annotated[
-        UpdateProfileInput, strawberry.argument(description="The fields to correct.")
-    ],
+    input: Annotated[UpdateProfileInput, strawberry.argument(description="The fields to correct.")],
 ) -> UpdateProfileResult:
     principal = info.context.require_principal()
     change = accounts.ProfileChange(
@@ -147,7 +155,9 @@ async def update_profile(
     )
     try:
         row = await accounts.update_profile(
-            effects=info.context.services.effects, user_id=principal.user_id, change=change,
+            effects=info.context.services.effects,
+            user_id=principal.user_id,
+            change=change,
             now=info.context.now,
         )
     except accounts.UpdateProfileRefused as exc:
@@ -158,15 +168,18 @@ async def update_profile(
 async def change_password(
     info: Info,
     current_password: Annotated[
-        str, strawberry.argument(description="The password now in use (any value when none is set).")
+        str,
+        strawberry.argument(description="The password now in use (any value when none is set)."),
     ],
     new_password: Annotated[str, strawberry.argument(description="8 to 72 bytes.")],
 ) -> ChangePasswordResult:
     principal = info.context.require_principal()
     try:
         row = await accounts.change_password(
-            hasher=info.context.services.hasher, user_id=principal.user_id,
-            current_password=current_password, new_password=new_password,
+            hasher=info.context.services.hasher,
+            user_id=principal.user_id,
+            current_password=current_password,
+            new_password=new_password,
         )
     except accounts.ChangePasswordRefused as exc:
         return ChangePasswordError.from_refusal(exc)
@@ -209,7 +222,8 @@ class AccountsQuery:
 class AccountsMutation:
     register: RegisterResult = strawberry.mutation(
         resolver=register,
-        description="Create a learner account and sign in (sets the auth cookies). Anyone may call.",
+        description="Create a learner account and sign in (sets the auth cookies). "
+        "Anyone may call.",
     )
     login: LoginResult = strawberry.mutation(
         resolver=login,

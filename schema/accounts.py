@@ -16,8 +16,8 @@ from domain import accounts, billing, plans, sessions, topics
 from domain.errors import DomainError
 from schema.billing import Balance
 from schema.cefr import CefrLevel
-from schema.plans import CallPlan, Preferences
 from schema.errors import UserError, enum_type
+from schema.plans import CallPlan, Preferences
 
 if TYPE_CHECKING:
     from schema.topics import Topic
@@ -25,15 +25,26 @@ if TYPE_CHECKING:
 
 @strawberry.enum(description="What a person may do in CallFluently.")
 class Role(Enum):
-    LEARNER = strawberry.enum_value("learner", description="A learner: reads and changes only their own data.")
-    SUPPORT = strawberry.enum_value("support", description="Support staff: audited, reasoned reads of learners' calls for troubleshooting.")
-    ADMIN = strawberry.enum_value("admin", description="Administrator: manages topics, policy versions and persisted queries.")
+    LEARNER = strawberry.enum_value(
+        "learner", description="A learner: reads and changes only their own data."
+    )
+    SUPPORT = strawberry.enum_value(
+        "support",
+        description="Support staff: audited reads, with a reason, of learners' calls.",
+    )
+    ADMIN = strawberry.enum_value(
+        "admin", description="Administrator: manages topics, policy versions and persisted queries."
+    )
 
 
 @strawberry.enum(description="Whether an account can be used.")
 class AccountStatus(Enum):
     ACTIVE = strawberry.enum_value("active", description="The account can sign in and be used.")
-    CLOSED = strawberry.enum_value("closed", description="Closed at the learner's request: cannot sign in; data deleted per the privacy policy.")
+    CLOSED = strawberry.enum_value(
+        "closed",
+        description="Closed at the learner's request: cannot sign in; data deleted per the "
+        "privacy policy.",
+    )
 
 
 async def _balance(root: User, info: strawberry.Info[Any, None]) -> Balance:
@@ -68,7 +79,9 @@ class User(relay.Node):
     row: strawberry.Private[UserRow]
     full_name: str | None = strawberry.field(description="Full name as the learner gave it.")
     email: str | None = strawberry.field(description="Email address, lower-cased.")
-    phone: str | None = strawberry.field(description="Phone number in E.164 form, e.g. +905321234567.")
+    phone: str | None = strawberry.field(
+        description="Phone number in E.164 form, e.g. +905321234567."
+    )
     timezone: str = strawberry.field(description="IANA timezone used for call plans and streaks.")
     role: Role = strawberry.field(description="The account's role.")
     status: AccountStatus = strawberry.field(description="ACTIVE, or CLOSED after deletion.")
@@ -129,7 +142,9 @@ class Session(relay.Node):
     id: relay.NodeID[str]
     ip: str | None = strawberry.field(description="IP address seen at sign-in or last refresh.")
     user_agent: str | None = strawberry.field(description="Browser user agent at sign-in.")
-    device: str | None = strawberry.field(description="Short device summary, e.g. 'Chrome on macOS'.")
+    device: str | None = strawberry.field(
+        description="Short device summary, e.g. 'Chrome on macOS'."
+    )
     method: str = strawberry.field(description="How the learner signed in: password or google.")
     created_at: datetime = strawberry.field(description="When the session started.")
     last_used_at: datetime = strawberry.field(description="Last sign-in or refresh.")
@@ -155,8 +170,12 @@ class Session(relay.Node):
 
 @strawberry.enum(description="How `register`, `login` and `refreshSession` hand out tokens.")
 class TokenDelivery(Enum):
-    COOKIE = strawberry.enum_value("cookie", description="Refresh token only as an httpOnly cookie (browsers).")
-    BODY = strawberry.enum_value("body", description="Refresh token also in the response body (mobile and server clients).")
+    COOKIE = strawberry.enum_value(
+        "cookie", description="Refresh token only as an httpOnly cookie (browsers)."
+    )
+    BODY = strawberry.enum_value(
+        "body", description="Refresh token also in the response body (mobile and server clients)."
+    )
 
 
 @strawberry.type(
@@ -189,7 +208,9 @@ _INVALID_NAME = "The full name is empty or longer than 200 characters."
 _INVALID_PASSWORD = "The password is shorter than 8 or longer than 72 bytes."
 
 RegisterErrorCode = enum_type(
-    accounts.RegisterErrorCode, "RegisterErrorCode", "Why `register` refused.",
+    accounts.RegisterErrorCode,
+    "RegisterErrorCode",
+    "Why `register` refused.",
     values={
         "INVALID_EMAIL": "The email address is not valid.",
         "EMAIL_TAKEN": "An account with this email (in any letter case) already exists.",
@@ -199,21 +220,27 @@ RegisterErrorCode = enum_type(
     },
 )
 LoginErrorCode = enum_type(
-    sessions.LoginErrorCode, "LoginErrorCode", "Why `login` refused.",
+    sessions.LoginErrorCode,
+    "LoginErrorCode",
+    "Why `login` refused.",
     values={
         "INVALID_CREDENTIALS": "Email or password is wrong (never says which).",
         "THROTTLED": "Too many failures for this account or IP; see `retryAfterSeconds`.",
     },
 )
 RefreshSessionErrorCode = enum_type(
-    sessions.RefreshErrorCode, "RefreshSessionErrorCode", "Why `refreshSession` refused.",
+    sessions.RefreshErrorCode,
+    "RefreshSessionErrorCode",
+    "Why `refreshSession` refused.",
     values={
         "INVALID_REFRESH_TOKEN": "No, unknown, expired or revoked refresh token.",
         "REFRESH_TOKEN_REUSED": "A rotated token was presented again: its family is signed out.",
     },
 )
 UpdateProfileErrorCode = enum_type(
-    accounts.UpdateProfileErrorCode, "UpdateProfileErrorCode", "Why `updateProfile` refused.",
+    accounts.UpdateProfileErrorCode,
+    "UpdateProfileErrorCode",
+    "Why `updateProfile` refused.",
     values={
         "INVALID_PHONE": _INVALID_PHONE,
         "INVALID_NAME": _INVALID_NAME,
@@ -221,14 +248,18 @@ UpdateProfileErrorCode = enum_type(
     },
 )
 ChangePasswordErrorCode = enum_type(
-    accounts.ChangePasswordErrorCode, "ChangePasswordErrorCode", "Why `changePassword` refused.",
+    accounts.ChangePasswordErrorCode,
+    "ChangePasswordErrorCode",
+    "Why `changePassword` refused.",
     values={
         "INVALID_CREDENTIALS": "The current password is wrong.",
         "INVALID_PASSWORD": _INVALID_PASSWORD,
     },
 )
 RevokeSessionErrorCode = enum_type(
-    sessions.RevokeSessionErrorCode, "RevokeSessionErrorCode", "Why `revokeSession` refused.",
+    sessions.RevokeSessionErrorCode,
+    "RevokeSessionErrorCode",
+    "Why `revokeSession` refused.",
     values={"NOT_FOUND": "No session with this ID belongs to the signed-in learner."},
 )
 
@@ -244,7 +275,9 @@ class RegisterError(_FromRefusal, UserError):
     code: RegisterErrorCode = strawberry.field(description="Why it was refused.")
 
 
-@strawberry.type(description="`login` refused. The message never says which of email or password was wrong.")
+@strawberry.type(
+    description="`login` refused. The message never says which of email or password was wrong."
+)
 class LoginError(_FromRefusal, UserError):
     code: LoginErrorCode = strawberry.field(description="Why it was refused.")
     retry_after_seconds: int | None = strawberry.field(

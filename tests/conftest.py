@@ -191,7 +191,9 @@ REGISTER = """
 mutation Register($input: RegisterInput!, $delivery: TokenDelivery! = COOKIE) {
   register(input: $input, tokenDelivery: $delivery) {
     __typename
-    ... on SignInPayload { accessToken refreshToken user { id email phone fullName } session { id } }
+    ... on SignInPayload {
+      accessToken refreshToken user { id email phone fullName } session { id }
+    }
     ... on RegisterError { code message field }
   }
 }

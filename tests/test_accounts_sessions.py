@@ -47,7 +47,8 @@ async def test_register_me_refresh_logout(client: httpx.AsyncClient) -> None:
     assert (await gql(client, ME))["data"]["me"] is None
     # The old access token stops working at once, not when it expires.
     assert (await gql(client, ME, headers={"authorization": f"Bearer {old_access}"}))["data"][
-        "me"] is None
+        "me"
+    ] is None
 
 
 async def test_reusing_a_rotated_refresh_token_revokes_the_family(
@@ -64,7 +65,8 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_family(
     async with new_client() as attacker:
         reuse = (await gql(attacker, REFRESH, {"t": stolen}))["data"]["refreshSession"]
     assert reuse == {
-        "__typename": "RefreshSessionError", "code": "REFRESH_TOKEN_REUSED",
+        "__typename": "RefreshSessionError",
+        "code": "REFRESH_TOKEN_REUSED",
         "message": "This refresh token was already used; every session of its family was "
         "signed out.",
     }
@@ -77,8 +79,11 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_family(
 
 async def test_refresh_without_token_is_a_typed_error(client: httpx.AsyncClient) -> None:
     result = (await gql(client, REFRESH))["data"]["refreshSession"]
-    assert result == {"__typename": "RefreshSessionError", "code": "INVALID_REFRESH_TOKEN",
-                      "message": "No refresh token: sign in again."}
+    assert result == {
+        "__typename": "RefreshSessionError",
+        "code": "INVALID_REFRESH_TOKEN",
+        "message": "No refresh token: sign in again.",
+    }
 
 
 async def test_bearer_token_authenticates_without_cookies(
@@ -120,10 +125,13 @@ async def test_wrong_passwords_are_throttled_per_account(
     assert codes == ["INVALID_CREDENTIALS"] * 5
     # Even the right password is refused while the lock lasts, from any IP.
     async with new_client() as elsewhere:
-        throttled = (await gql(elsewhere, LOGIN, {"e": email, "p": "right password"}))
+        throttled = await gql(elsewhere, LOGIN, {"e": email, "p": "right password"})
     throttled = throttled["data"]["login"]
     assert throttled == {
-        "__typename": "LoginError", "code": "THROTTLED", "retryAfterSeconds": 1, "field": None,
+        "__typename": "LoginError",
+        "code": "THROTTLED",
+        "retryAfterSeconds": 1,
+        "field": None,
         "message": "Too many failed sign-in attempts. Try again in 1 second.",
     }
     clock.advance(timedelta(seconds=1))
@@ -144,10 +152,13 @@ async def test_wrong_passwords_are_throttled_per_account(
 
 
 async def test_unknown_email_login_is_the_same_error(client: httpx.AsyncClient) -> None:
-    result = (await gql(client, LOGIN, {"e": unique_email("nobody"), "p": "whatever1"}))
+    result = await gql(client, LOGIN, {"e": unique_email("nobody"), "p": "whatever1"})
     assert result["data"]["login"] == {
-        "__typename": "LoginError", "code": "INVALID_CREDENTIALS",
-        "message": "Email or password is incorrect.", "retryAfterSeconds": None, "field": None,
+        "__typename": "LoginError",
+        "code": "INVALID_CREDENTIALS",
+        "message": "Email or password is incorrect.",
+        "retryAfterSeconds": None,
+        "field": None,
     }
 
 
@@ -157,8 +168,12 @@ async def test_sessions_list_own_sign_ins_and_revoke_one(
     email = unique_email()
     await register(client, email=email, password="pass word 1")
     async with new_client() as phone:
-        signed = (await gql(phone, LOGIN, {"e": email, "p": "pass word 1"},
-                            headers={"user-agent": "Mozilla/5.0 (iPhone) Safari/604.1"}))
+        signed = await gql(
+            phone,
+            LOGIN,
+            {"e": email, "p": "pass word 1"},
+            headers={"user-agent": "Mozilla/5.0 (iPhone) Safari/604.1"},
+        )
         phone_session = signed["data"]["login"]["session"]["id"]
 
         listed = (await gql(client, SESSIONS))["data"]["sessions"]
@@ -169,8 +184,12 @@ async def test_sessions_list_own_sign_ins_and_revoke_one(
         other = next(s for s in listed if not s["current"])
         assert other["id"] == phone_session and other["device"] == "Safari on iOS"
 
-        revoked = await gql(client, """mutation($id: ID!) { revokeSession(id: $id) {
-            __typename ... on Session { id revokedAt } } }""", {"id": phone_session})
+        revoked = await gql(
+            client,
+            """mutation($id: ID!) { revokeSession(id: $id) {
+            __typename ... on Session { id revokedAt } } }""",
+            {"id": phone_session},
+        )
         assert revoked["data"]["revokeSession"]["revokedAt"] is not None
         assert (await gql(phone, ME))["data"]["me"] is None
 
@@ -185,12 +204,18 @@ async def test_learner_cannot_read_or_revoke_anothers_sessions(
         b_sessions = (await gql(b, SESSIONS))["data"]["sessions"]
         assert {s["id"] for s in b_sessions}.isdisjoint({s["id"] for s in a_sessions})
 
-        attempt = await gql(b, """mutation($id: ID!) { revokeSession(id: $id) {
+        attempt = await gql(
+            b,
+            """mutation($id: ID!) { revokeSession(id: $id) {
             __typename ... on RevokeSessionError { code field message } } }""",
-                            {"id": a_sessions[0]["id"]})
+            {"id": a_sessions[0]["id"]},
+        )
         assert attempt["data"]["revokeSession"] == {
-            "__typename": "RevokeSessionError", "code": "NOT_FOUND", "field": "id",
-            "message": "No such session."}
+            "__typename": "RevokeSessionError",
+            "code": "NOT_FOUND",
+            "field": "id",
+            "message": "No such session.",
+        }
     assert (await gql(client, ME))["data"]["me"] is not None
 
 
@@ -200,9 +225,13 @@ async def test_private_fields_signed_out_are_typed_unauthenticated(
     body = await gql(client, SESSIONS, expect_errors=True)
     assert body["data"] is None
     assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
-        ("Sign in to do this.", "UNAUTHENTICATED")]
-    change = await gql(client, 'mutation { updateProfile(input: {fullName: "X"}) { __typename } }',
-                       expect_errors=True)
+        ("Sign in to do this.", "UNAUTHENTICATED")
+    ]
+    change = await gql(
+        client,
+        'mutation { updateProfile(input: {fullName: "X"}) { __typename } }',
+        expect_errors=True,
+    )
     assert change["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
@@ -210,24 +239,45 @@ async def test_update_profile_and_change_password(client: httpx.AsyncClient) -> 
     email = unique_email()
     await register(client, email=email, password="first password")
 
-    bad = await gql(client, """mutation { updateProfile(input: {timezone: "Mars/Olympus"}) {
-        __typename ... on UpdateProfileError { code field message } } }""")
+    bad = await gql(
+        client,
+        """mutation { updateProfile(input: {timezone: "Mars/Olympus"}) {
+        __typename ... on UpdateProfileError { code field message } } }""",
+    )
     assert bad["data"]["updateProfile"] == {
-        "__typename": "UpdateProfileError", "code": "INVALID_TIMEZONE", "field": "timezone",
-        "message": "Use an IANA timezone name such as Europe/Istanbul."}
-    good = await gql(client, """mutation { updateProfile(input: {fullName: "  Ada   Lovelace ",
+        "__typename": "UpdateProfileError",
+        "code": "INVALID_TIMEZONE",
+        "field": "timezone",
+        "message": "Use an IANA timezone name such as Europe/Istanbul.",
+    }
+    good = await gql(
+        client,
+        """mutation { updateProfile(input: {fullName: "  Ada   Lovelace ",
         phone: "+90 532 123 45 67", timezone: "Europe/Istanbul"}) {
-        ... on User { fullName phone timezone } } }""")
+        ... on User { fullName phone timezone } } }""",
+    )
     assert good["data"]["updateProfile"] == {
-        "fullName": "Ada Lovelace", "phone": "+905321234567", "timezone": "Europe/Istanbul"}
+        "fullName": "Ada Lovelace",
+        "phone": "+905321234567",
+        "timezone": "Europe/Istanbul",
+    }
 
-    wrong = await gql(client, """mutation { changePassword(currentPassword: "nope nope",
-        newPassword: "second password") { __typename ... on ChangePasswordError { code field } } }""")
+    wrong = await gql(
+        client,
+        """mutation { changePassword(currentPassword: "nope nope",
+        newPassword: "second password") {
+          __typename ... on ChangePasswordError { code field } } }""",
+    )
     assert wrong["data"]["changePassword"] == {
-        "__typename": "ChangePasswordError", "code": "INVALID_CREDENTIALS",
-        "field": "currentPassword"}
-    changed = await gql(client, """mutation { changePassword(currentPassword: "first password",
-        newPassword: "second password") { __typename } }""")
+        "__typename": "ChangePasswordError",
+        "code": "INVALID_CREDENTIALS",
+        "field": "currentPassword",
+    }
+    changed = await gql(
+        client,
+        """mutation { changePassword(currentPassword: "first password",
+        newPassword: "second password") { __typename } }""",
+    )
     assert changed["data"]["changePassword"]["__typename"] == "User"
     login = await gql(client, LOGIN, {"e": email, "p": "second password"})
     assert login["data"]["login"]["__typename"] == "SignInPayload"
@@ -237,11 +287,13 @@ async def test_many_failures_from_one_ip_are_throttled_across_accounts(app) -> N
     from tests.conftest import browser_transport
 
     ip = "198.18.250.250"
-    async with httpx.AsyncClient(transport=browser_transport(app, ip),
-                                 base_url="http://testserver") as spray:
+    async with httpx.AsyncClient(
+        transport=browser_transport(app, ip), base_url="http://testserver"
+    ) as spray:
         codes = [
-            (await gql(spray, LOGIN, {"e": unique_email("spray"), "p": "guess guess"}))[
-                "data"]["login"]["code"]
+            (await gql(spray, LOGIN, {"e": unique_email("spray"), "p": "guess guess"}))["data"][
+                "login"
+            ]["code"]
             for _ in range(21)
         ]
     assert codes == ["INVALID_CREDENTIALS"] * 20 + ["THROTTLED"]
@@ -251,8 +303,14 @@ async def test_revoking_a_malformed_session_id_is_a_typed_not_found(
     client: httpx.AsyncClient,
 ) -> None:
     await register(client)
-    result = await gql(client, """mutation { revokeSession(id: "not-a-global-id") {
-        __typename ... on RevokeSessionError { code field message } } }""")
+    result = await gql(
+        client,
+        """mutation { revokeSession(id: "not-a-global-id") {
+        __typename ... on RevokeSessionError { code field message } } }""",
+    )
     assert result["data"]["revokeSession"] == {
-        "__typename": "RevokeSessionError", "code": "NOT_FOUND", "field": "id",
-        "message": "No such session."}
+        "__typename": "RevokeSessionError",
+        "code": "NOT_FOUND",
+        "field": "id",
+        "message": "No such session.",
+    }

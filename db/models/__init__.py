@@ -1,1 +1,4 @@
-"""Tortoise models, one module per concept; each domain is a Tortoise app with its own migrations."""
+"""Tortoise models, one module per concept.
+
+Each domain is a Tortoise app with its own migrations (see ``db.config.APPS``).
+"""

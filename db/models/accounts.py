@@ -58,7 +58,10 @@ class Session(Model):
 
 
 class RefreshToken(Model):
-    """A refresh token, stored only as its SHA-256. A used one presented again revokes the family."""
+    """A refresh token, stored only as its SHA-256.
+
+    A used one presented again revokes the family.
+    """
 
     token_hash = fields.CharField(max_length=64, primary_key=True)
     session: fields.ForeignKeyRelation[Session] = fields.ForeignKeyField(
