@@ -207,7 +207,7 @@ _INVALID_PHONE = "The phone number is not a valid international number (with cou
 _INVALID_NAME = "The full name is empty or longer than 200 characters."
 _INVALID_PASSWORD = "The password is shorter than 8 or longer than 72 bytes."
 
-RegisterErrorCode = enum_type(
+enum_type(
     accounts.RegisterErrorCode,
     "RegisterErrorCode",
     "Why `register` refused.",
@@ -219,7 +219,7 @@ RegisterErrorCode = enum_type(
         "INVALID_NAME": _INVALID_NAME,
     },
 )
-LoginErrorCode = enum_type(
+enum_type(
     sessions.LoginErrorCode,
     "LoginErrorCode",
     "Why `login` refused.",
@@ -228,7 +228,7 @@ LoginErrorCode = enum_type(
         "THROTTLED": "Too many failures for this account or IP; see `retryAfterSeconds`.",
     },
 )
-RefreshSessionErrorCode = enum_type(
+enum_type(
     sessions.RefreshErrorCode,
     "RefreshSessionErrorCode",
     "Why `refreshSession` refused.",
@@ -237,7 +237,7 @@ RefreshSessionErrorCode = enum_type(
         "REFRESH_TOKEN_REUSED": "A rotated token was presented again: its family is signed out.",
     },
 )
-UpdateProfileErrorCode = enum_type(
+enum_type(
     accounts.UpdateProfileErrorCode,
     "UpdateProfileErrorCode",
     "Why `updateProfile` refused.",
@@ -247,7 +247,7 @@ UpdateProfileErrorCode = enum_type(
         "INVALID_TIMEZONE": "Not an IANA timezone name such as Europe/Istanbul.",
     },
 )
-ChangePasswordErrorCode = enum_type(
+enum_type(
     accounts.ChangePasswordErrorCode,
     "ChangePasswordErrorCode",
     "Why `changePassword` refused.",
@@ -256,12 +256,20 @@ ChangePasswordErrorCode = enum_type(
         "INVALID_PASSWORD": _INVALID_PASSWORD,
     },
 )
-RevokeSessionErrorCode = enum_type(
+enum_type(
     sessions.RevokeSessionErrorCode,
     "RevokeSessionErrorCode",
     "Why `revokeSession` refused.",
     values={"NOT_FOUND": "No session with this ID belongs to the signed-in learner."},
 )
+
+# enum_type registers the schema definition on the domain enums themselves.
+RegisterErrorCode = accounts.RegisterErrorCode
+LoginErrorCode = sessions.LoginErrorCode
+RefreshSessionErrorCode = sessions.RefreshErrorCode
+UpdateProfileErrorCode = accounts.UpdateProfileErrorCode
+ChangePasswordErrorCode = accounts.ChangePasswordErrorCode
+RevokeSessionErrorCode = sessions.RevokeSessionErrorCode
 
 
 class _FromRefusal:
@@ -287,7 +295,12 @@ class LoginError(_FromRefusal, UserError):
     @classmethod
     def from_refusal(cls, exc: DomainError) -> Self:
         retry = exc.retry_after_s if isinstance(exc, sessions.LoginRefused) else None
-        return cls(code=exc.code, message=exc.message, field=exc.field, retry_after_seconds=retry)
+        return cls(
+            code=LoginErrorCode(exc.code.value),
+            message=exc.message,
+            field=exc.field,
+            retry_after_seconds=retry,
+        )
 
 
 @strawberry.type(description="`refreshSession` refused; sign in again.")

@@ -46,7 +46,7 @@ def enum_type(domain_enum: type[Enum], name: str, description: str,
     described; the domain enum cannot carry schema descriptions itself).
     """
     exposed = strawberry.enum(domain_enum, name=name, description=description)
-    for value in exposed.__strawberry_definition__.values:
+    for value in exposed.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = (values or {}).get(value.name, value.description)
     return exposed
 

@@ -6,9 +6,13 @@ Rows are keyed by ``account_ref`` (pseudonymous) so payment records outlive acco
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from db.models.accounts import User
 
 
 class Balance(Model):
@@ -24,7 +28,7 @@ class Balance(Model):
 class LedgerEntry(Model):
     id = fields.BigIntField(primary_key=True)
     account_ref = fields.UUIDField(db_index=True)
-    user: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="ledger_entries", null=True, on_delete=fields.SET_NULL
     )
     kind = fields.CharField(max_length=24)
@@ -42,7 +46,7 @@ class LedgerEntry(Model):
 class TopUp(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     account_ref = fields.UUIDField(db_index=True)
-    user: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="top_ups", null=True, on_delete=fields.SET_NULL
     )
     amount_minor = fields.BigIntField()

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from db.models.accounts import User
+    from db.models.topics import Topic
 
 
 class Call(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     user_id: uuid.UUID
     topic_id: uuid.UUID | None
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="calls", on_delete=fields.CASCADE
     )
-    topic: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
+    topic: fields.ForeignKeyNullableRelation[Topic] = fields.ForeignKeyField(
         "topics.Topic", related_name="calls", null=True, on_delete=fields.SET_NULL
     )
     status = fields.CharField(max_length=16, default="requested", db_index=True)

@@ -13,7 +13,7 @@ class Event(Model):
     user_id = fields.UUIDField(db_index=True)
     call_id = fields.UUIDField(null=True, db_index=True)
     type = fields.CharField(max_length=48)
-    payload: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

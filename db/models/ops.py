@@ -11,7 +11,7 @@ from tortoise.models import Model
 class Job(Model):
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=48)
-    payload: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     status = fields.CharField(max_length=16, default="queued")
     run_at = fields.DatetimeField()
     attempts = fields.IntField(default=0)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
 
+if TYPE_CHECKING:
+    from db.models.accounts import User
+
 
 class PrivacyRequest(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
-    user: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="privacy_requests", null=True, on_delete=fields.SET_NULL
     )
     user_id: UUID | None
@@ -23,7 +26,7 @@ class PrivacyRequest(Model):
     received_at = fields.DatetimeField()
     due_at = fields.DatetimeField()
     completed_at = fields.DatetimeField(null=True)
-    details: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    details: dict[str, Any] = fields.JSONField(default=dict)
 
     class Meta:
         table = "privacy_requests"
@@ -35,7 +38,7 @@ class DataExport(Model):
         "privacy.PrivacyRequest", related_name="exports", on_delete=fields.CASCADE
     )
     request_id: UUID
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="data_exports", on_delete=fields.CASCADE
     )
     user_id: UUID
@@ -51,7 +54,7 @@ class DataExport(Model):
 
 class AuditLog(Model):
     id = fields.BigIntField(primary_key=True)
-    subject: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
+    subject: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
     )
     subject_id: UUID | None
@@ -59,7 +62,7 @@ class AuditLog(Model):
     actor_role = fields.CharField(max_length=16)
     action = fields.CharField(max_length=48)
     reason = fields.TextField(null=True)
-    details: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    details: dict[str, Any] = fields.JSONField(default=dict)
     request: fields.ForeignKeyNullableRelation[PrivacyRequest] = fields.ForeignKeyField(
         "privacy.PrivacyRequest", related_name="audit", null=True, on_delete=fields.SET_NULL
     )
@@ -81,7 +84,7 @@ class PolicyVersion(Model):
 
 class Consent(Model):
     id = fields.BigIntField(primary_key=True)
-    user: fields.ForeignKeyRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="consents", on_delete=fields.CASCADE
     )
     user_id: UUID
@@ -95,7 +98,7 @@ class Consent(Model):
 
 class Notification(Model):
     id = fields.BigIntField(primary_key=True)
-    user: fields.ForeignKeyNullableRelation[object] = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "accounts.User", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
     user_id: UUID | None
@@ -113,7 +116,7 @@ class Notification(Model):
 class RetentionRun(Model):
     id = fields.BigIntField(primary_key=True)
     ran_at = fields.DatetimeField()
-    counts: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    counts: dict[str, Any] = fields.JSONField(default=dict)
 
     class Meta:
         table = "retention_runs"
