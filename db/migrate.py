@@ -7,7 +7,6 @@ from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
 from db.config import tortoise_config
 
-
 #: Arbitrary but fixed: every process of this service agrees on it.
 MIGRATION_LOCK_KEY = 0x43464D49  # "CFMI"
 
