@@ -63,7 +63,6 @@ class Settings:
     job_lease_s: float = 120.0
     sandbox_speed: float = 1.0
     log_level: str = "INFO"
-    environment: str = "development"
     #: Email: ``SMTP_URL`` (smtp://user:pass@host:587 or smtps://…) or, unset, ``.eml`` files
     #: written under ``OUTBOX_DIR``.
     smtp_url: Secret | None = None
@@ -119,7 +118,6 @@ class Settings:
             job_lease_s=float(env.get("JOB_LEASE_S") or base.job_lease_s),
             sandbox_speed=float(env.get("SANDBOX_SPEED") or base.sandbox_speed),
             log_level=env.get("LOG_LEVEL") or base.log_level,
-            environment=env.get("ENVIRONMENT") or base.environment,
             smtp_url=secret("SMTP_URL"),
             email_from=env.get("EMAIL_FROM") or base.email_from,
             outbox_dir=env.get("OUTBOX_DIR") or base.outbox_dir,
