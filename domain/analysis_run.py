@@ -134,6 +134,13 @@ class AnalyzeCall:
                                  self.clock.now())
             raise
 
+    async def abandoned(self, payload: dict[str, Any], reason: str) -> None:
+        """The last attempt's worker died: settle the analysis as FAILED, to be asked again."""
+        call = await Call.get_or_none(id=_call_id(payload))
+        if call is not None:
+            await store.fail(self.effects, call, f"Analysis did not finish: {reason}",
+                             self.clock.now())
+
     async def _attempt(self, call: Call, user: User, analysis: Analysis, run: JobRun) -> None:
         async with UnitOfWork(self.effects) as uow:
             await record_call(uow.conn, call=call, timezone=user.timezone)

@@ -179,8 +179,17 @@ class Worker:
     async def _run_one(self, job: Job) -> None:
         now = self.clock.now()
         if job.attempts > job.max_attempts:
-            await queue.fail(job, worker_id=self.worker_id, error=job.last_error or "lease lapsed",
-                             retry_at=None)
+            # Its last attempt's worker died (the lease lapsed): no attempt is left, but the
+            # handler may settle its own state, e.g. an analysis stuck as RUNNING.
+            reason = job.last_error or "the worker running the last attempt stopped"
+            abandoned = getattr(self.handlers.get(job.kind), "abandoned", None)
+            if abandoned is not None:
+                try:
+                    await abandoned(job.payload, reason)
+                except Exception:
+                    logger.exception("abandon hook failed", extra={"job_id": job.id,
+                                                                    "kind": job.kind})
+            await queue.fail(job, worker_id=self.worker_id, error=reason, retry_at=None)
             return
         handler = self.handlers.get(job.kind)
         if handler is None:
