@@ -65,6 +65,7 @@ from web.body_limit import BodyLimit
 from web.exports import export_routes
 from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
+from web import checkout_return
 from web.health import healthz, readyz
 from web.metrics import metrics_route
 from web.webhook_metrics import WebhookMetrics
@@ -326,6 +327,7 @@ def create_app(
               methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
+        *checkout_return.ROUTES,
         Route("/readyz", readyz),
         metrics_route(services.metrics, clock),
         *vapi_webhook_routes(services),

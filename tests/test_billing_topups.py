@@ -109,6 +109,8 @@ async def test_paying_on_the_twins_checkout_page_credits_and_returns_to_us(
     )
     assert await balance(client) == 1000
     assert await top_up_status(client, top_up["id"]) == "PAID"
+    landing = await client.get(paid.headers["location"])
+    assert landing.status_code == 200 and "Payment received" in landing.text
 
 
 async def test_delayed_payment_waits_for_its_outcome_then_credits(
