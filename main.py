@@ -61,11 +61,11 @@ from resolvers.context import Services
 from schema.contract import sorted_sdl
 from schema.root import schema
 from settings import Settings
+from web import checkout_return
 from web.body_limit import BodyLimit
 from web.exports import export_routes
 from web.google_auth import OAUTH_COOKIE, OAUTH_COOKIE_MAX_AGE, google_routes
 from web.graphql import GraphQLApp
-from web import checkout_return
 from web.health import healthz, readyz
 from web.metrics import metrics_route
 from web.webhook_metrics import WebhookMetrics
