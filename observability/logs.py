@@ -41,6 +41,8 @@ _SECRET_SHAPES = (
     (re.compile(r"\bcfk_[A-Za-z0-9_-]{8,}"), "cfk_" + REDACTED),
     (re.compile(r"\b(sk|rk|whsec)_(live|test)?_?[A-Za-z0-9]{8,}"), REDACTED),
     (re.compile(r"(?i)\b(variables|extensions|password|token|code)=[^&\s]+"), r"\1=" + REDACTED),
+    # The single-use export download link carries its token in the path (access logs).
+    (re.compile(r"(/privacy/exports/)[^\s\"?/]+"), r"\1" + REDACTED),
 )
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName",

@@ -85,3 +85,15 @@ def test_redaction_masks_secret_extras_and_credentials_in_messages() -> None:
     assert (line["password"], line["refresh_token"], line["transcript"]) == ("[redacted]",) * 3
     assert line["api_key_id"] == "kept"
     assert line["path"] == "/graphql?query=q&variables=[redacted]"
+
+
+def test_export_download_tokens_in_access_log_paths_are_masked() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/privacy/exports/Zx9-secret_Token.abc", "1.1", 200), None,
+    )
+
+    line = json.loads(as_json(record))
+
+    assert line["message"] == '127.0.0.1:5000 - "GET /privacy/exports/[redacted] HTTP/1.1" 200'
