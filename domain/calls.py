@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, Protocol, cast
 from uuid import UUID
 
+from db.hot_writes import update_call
 from db.locks import lock_balance
 from db.models.accounts import User
 from db.models.calls import Call
@@ -137,19 +138,26 @@ async def move_status(
     *,
     ended_reason: str | None = None,
     failure_reason: str | None = None,
+    also: dict[str, Any] | None = None,
 ) -> bool:
     """Move ``call`` (locked by the caller) forward to ``new`` and emit the change; backward or
-    sideways moves are ignored, since a late webhook must never undo what we know."""
+    sideways moves are ignored, since a late webhook must never undo what we know.
+
+    ``also``: further columns the caller wants written, sent in the same UPDATE when the status
+    moves (when it does not, nothing is written and the caller writes them itself).
+    """
     current = CallStatus(call.status)
     if current.is_terminal or new.rank <= current.rank:
         return False
     call.status = new.value
-    update: dict[str, Any] = {"status": new.value}
+    update: dict[str, Any] = dict(also or {})
+    update["status"] = new.value
     if ended_reason is not None:
         call.ended_reason = update["ended_reason"] = ended_reason[:128]
     if failure_reason is not None:
         call.failure_reason = update["failure_reason"] = failure_reason[:500]
-    await Call.filter(id=call.id).using_db(uow.conn).update(**update)
+    assert uow.conn is not None
+    await update_call(uow.conn, call.id, update)
     payload: dict[str, Any] = {"status": new.value, "previousStatus": current.value}
     if call.ended_reason:
         payload["endedReason"] = call.ended_reason
