@@ -47,9 +47,13 @@ async def list_own_calls(
     limit: int,
     after: CallCursor | None = None,
     status: CallStatus | None = None,
+    related: tuple[str, ...] = (),
 ) -> list[Call]:
-    """Up to ``limit`` of the learner's calls, newest first, strictly after ``after``."""
+    """Up to ``limit`` of the learner's calls, newest first, strictly after ``after``, with the
+    ``related`` one-to-one relations (``topic``, ``analysis``) joined into the same statement."""
     query = Call.filter(user_id=user_id)
+    if related:
+        query = query.select_related(*related)
     if status is not None:
         query = query.filter(status=status.value)
     if after is not None:

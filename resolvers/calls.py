@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from domain import calls, calls_queries
 from domain.calls_queries import CallCursor
 from resolvers.context import Context, graphql_error
-from schema.calls import Call, CallConnection, CallStatus, StartCallError, StartCallResult
+from schema.calls import (
+    Call,
+    CallConnection,
+    CallStatus,
+    StartCallError,
+    StartCallResult,
+    with_related,
+)
 from schema.ids import BadId, decode_uuid
 from schema.pagination import connection, decode_cursor, page_size
 
@@ -80,14 +89,36 @@ async def my_calls(
     except ValueError as exc:
         raise graphql_error(str(exc) if "first" in str(exc) else "Invalid cursor.",
                             "BAD_USER_INPUT") from None
+    selected = node_selections(info)
+    topic, analysis = "topic" in selected, "analysis" in selected
     rows = await calls_queries.list_own_calls(
         user_id=principal.user_id, limit=size + 1, after=cursor,
         status=calls.CallStatus(status.value) if status is not None else None,
+        related=tuple(name for name, wanted in (("topic", topic), ("analysis", analysis))
+                      if wanted),
     )
     return connection(
-        [Call.from_model(r) for r in rows], size=size,
+        [with_related(r, topic=topic, analysis=analysis) for r in rows], size=size,
         cursor_of=lambda c: CallCursor.of(c.row).encode(), had_previous=cursor is not None,
     )
+
+
+def field_names(selections: Iterable[Selection]) -> Iterator[str]:
+    """Every field name under ``selections``, at any depth and through fragments."""
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            yield sel.name
+        yield from field_names(sel.selections)
+
+
+def node_selections(info: Info) -> set[str]:
+    """The field names the request selects under ``edges.node`` (generously: at any depth, so
+    an unused prefetch is possible but a missed one is not, and a miss would still be correct:
+    the fields fall back to their loaders)."""
+    names: set[str] = set()
+    for field in info.selected_fields:
+        names.update(field_names(field.selections))
+    return names
 
 
 @strawberry.type

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Self
@@ -12,8 +12,10 @@ import strawberry
 from strawberry import relay
 
 from db.loaders import topics_by_id, transcript_turns_by_call
+from db.models.analysis import Analysis as AnalysisRow
 from db.models.calls import Call as CallRow
 from db.models.calls import TranscriptTurn as TurnRow
+from db.models.topics import Topic as TopicRow
 from domain import calls, calls_queries
 from domain.errors import DomainError
 from resolvers.context import Context
@@ -86,10 +88,25 @@ def _currency(root: Call, info: Info) -> str:
     return info.context.services.settings.currency
 
 
-async def _topic(root: Call, info: Info) -> Topic | None:
+class _NotFetched:
+    """Marks a related object the call's query did not fetch (None is a fetched "no topic")."""
+
+
+NOT_FETCHED = _NotFetched()
+
+
+def _topic(root: Call, info: Info) -> Topic | Awaitable[Topic | None] | None:
+    """Synchronous when the page fetched the topic with its calls (``with_related``): an async
+    resolver per node costs a task-like await in graphql-core; otherwise batched by a loader."""
+    if not isinstance(root.fetched_topic, _NotFetched):
+        return root.fetched_topic
     if root.row.topic_id is None:
         return None
-    row = await info.context.loaders.get("topics_by_id", topics_by_id).load(root.row.topic_id)
+    return _load_topic(root.row.topic_id, info)
+
+
+async def _load_topic(topic_id: UUID, info: Info) -> Topic | None:
+    row = await info.context.loaders.get("topics_by_id", topics_by_id).load(topic_id)
     return Topic.from_model(row) if row is not None else None
 
 
@@ -98,8 +115,11 @@ async def _transcript(root: Call, info: Info) -> list[TranscriptTurn]:
     return [TranscriptTurn.from_model(r) for r in await loader.load(root.row.id)]
 
 
-async def _analysis(root: Call, info: Info) -> Analysis | None:
-    return await analysis_of_call(root.row.id, info)
+def _analysis(root: Call, info: Info) -> Analysis | Awaitable[Analysis | None] | None:
+    """Synchronous when fetched with the page, like ``_topic``."""
+    if not isinstance(root.fetched_analysis, _NotFetched):
+        return root.fetched_analysis
+    return analysis_of_call(root.row.id, info)
 
 
 def _recording_url(root: Call, info: Info) -> str | None:
@@ -137,7 +157,8 @@ class Call(relay.Node):
         "rounded up. 0 for unanswered, busy, voicemail and failed calls; null until the "
         "call is finished."
     )
-    analysis: Analysis | None = strawberry.field(
+    # The resolvers may return an awaitable (graphql-core awaits it); the field's type is this.
+    analysis: Analysis | None = strawberry.field(  # type: ignore[assignment]
         resolver=_analysis,
         description="Claude's analysis of the call: null until the analysis job first runs "
         "after the call ends, and for calls it is never queued for (not a conversation, no "
@@ -147,7 +168,7 @@ class Call(relay.Node):
     currency: str = strawberry.field(
         resolver=_currency, description="Currency of `chargeMinor` (ISO 4217)."
     )
-    topic: Topic | None = strawberry.field(
+    topic: Topic | None = strawberry.field(  # type: ignore[assignment]
         resolver=_topic,
         description="The topic of the conversation; null for a free conversation.",
     )
@@ -161,6 +182,8 @@ class Call(relay.Node):
         description="Link to the call's recording at the phone provider. Null for calls that "
         "were never a conversation and after 30 days, when the recording is deleted.",
     )
+    fetched_topic: strawberry.Private[Topic | _NotFetched | None] = NOT_FETCHED
+    fetched_analysis: strawberry.Private[Analysis | _NotFetched | None] = NOT_FETCHED
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -194,6 +217,21 @@ class Call(relay.Node):
             duration_seconds=row.duration_s,
             charge_minor=row.charge_minor,
         )
+
+
+def with_related(row: CallRow, *, topic: bool, analysis: bool) -> Call:
+    """A call whose ``topic`` and/or ``analysis`` were fetched in its own query
+    (``select_related``), so those fields resolve without a loader round per node."""
+    node = Call.from_model(row)
+    if topic:
+        topic_row = row.topic
+        node.fetched_topic = (Topic.from_model(topic_row)
+                              if isinstance(topic_row, TopicRow) else None)
+    if analysis:
+        analysis_row = getattr(row, "analysis", None)  # the reverse one-to-one, joined
+        node.fetched_analysis = (Analysis.from_model(analysis_row)
+                                 if isinstance(analysis_row, AnalysisRow) else None)
+    return node
 
 
 CallConnection = Connection[Call]
