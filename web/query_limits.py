@@ -11,13 +11,15 @@ All are request errors: the response has no ``data``, and under
 The numbers come from ``Settings.api`` (``ApiLimits``). Parsing and validation are cached (an LRU
 keyed by the document text), so a client repeating a document pays for them once. Depth and
 alias rules are validation rules, hence cached too; the cost depends on the variables
-(``first: $n``) and is computed on every request, after validation.
+(``first: $n``) and is computed after validation, cached by the document and the variables'
+page sizes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -175,16 +177,49 @@ class QueryLimits(SchemaExtension):
         ctx = self.execution_context
         document = ctx.graphql_document
         if not ctx.pre_execution_errors and document is not None:
-            operation = _operation(document, ctx.operation_name)
             limits = limits_of(ctx.context)
-            cost = (operation_cost(ctx.schema._schema, operation, _fragments(document),
-                                   ctx.variables) if operation is not None else 0)
+            operation, cost = _cost(ctx.schema._schema, ctx.query or "", document,
+                                    ctx.operation_name, ctx.variables)
             if cost > limits.max_cost:
                 add_errors(ctx, limit_error(
                     f"The query would cost {cost} points; the budget is {limits.max_cost}. "
                     "Ask for fewer items (first/last) or fewer fields.",
                     "QUERY_TOO_COMPLEX", operation, cost=cost, maxCost=limits.max_cost))
         yield
+
+
+_OTHER = object()
+_COSTS: OrderedDict[tuple[Any, ...], tuple[OperationDefinitionNode | None, int]] = OrderedDict()
+COST_CACHE_SIZE = 512
+
+
+def _page_values(variables: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """What of the variables the estimate can depend on: a positive-int-or-not page size per
+    name (``CostEstimator._page_arg`` reads nothing else), so equal keys give equal costs."""
+    return tuple(sorted(
+        (name, value if isinstance(value, int) and not isinstance(value, bool)
+         else None if value is None else _OTHER)
+        for name, value in (variables or {}).items()
+    ))
+
+
+def _cost(schema: Any, query: str, document: DocumentNode, name: str | None,
+          variables: Mapping[str, Any] | None) -> tuple[OperationDefinitionNode | None, int]:
+    """The operation and its estimated cost, cached by document text, operation name and the
+    variables' page sizes: a client repeating a document pays for the estimate once."""
+    key = (id(schema), query, name, _page_values(variables))
+    hit = _COSTS.get(key)
+    if hit is not None and query:
+        _COSTS.move_to_end(key)
+        return hit
+    operation = _operation(document, name)
+    cost = (operation_cost(schema, operation, _fragments(document), variables)
+            if operation is not None else 0)
+    if query:
+        _COSTS[key] = (operation, cost)
+        if len(_COSTS) > COST_CACHE_SIZE:
+            _COSTS.popitem(last=False)
+    return operation, cost
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
