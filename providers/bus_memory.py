@@ -6,7 +6,7 @@ The Redis bus reuses it for the fan-out to this process's own listeners.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
@@ -15,29 +15,60 @@ from domain.ports import PublishedEvent
 
 
 class MemoryListener:
-    """A bounded queue of one user's events; overflow disconnects instead of growing."""
+    """A bounded queue of one user's events; overflow disconnects instead of growing.
+
+    Not an ``asyncio.Queue``: an idle subscription holds one of these for hours, and a queue
+    is three deques (~2 KB) before anything is queued. This keeps a deque only while items
+    wait and a single future while the reader waits (bench/README.md, fan-out memory).
+    """
+
+    __slots__ = ("_bus", "_items", "_max", "_resync_pending", "_waiter", "overflowed", "user_id")
 
     def __init__(self, bus: MemoryBus, user_id: UUID, max_queue: int) -> None:
         self._bus = bus
         self.user_id = user_id
-        self.queue: asyncio.Queue[PublishedEvent | Resync | None] = asyncio.Queue(max_queue)
+        self._max = max_queue
+        self._items: deque[PublishedEvent | Resync | None] | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
         self._resync_pending = False
 
+    def _put(self, item: PublishedEvent | Resync | None) -> bool:
+        """Queue ``item`` and wake the reader; False when the queue is full."""
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        if 0 < self._max <= len(items):
+            return False
+        items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return True
+
+    async def _get(self) -> PublishedEvent | Resync | None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # nothing waits: hold no deque while idle
+        return item
+
     def offer(self, event: PublishedEvent) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if not self._put(event):
             self._overflow()
 
     def offer_resync(self, reason: str) -> None:
         """Ask the reader to re-read the log; one pending request covers any number."""
         if self._resync_pending or self.overflowed:
             return
-        try:
-            self.queue.put_nowait(Resync(reason))
+        if self._put(Resync(reason)):
             self._resync_pending = True
-        except asyncio.QueueFull:
+        else:
             self._overflow()
 
     def _overflow(self) -> None:
@@ -45,22 +76,18 @@ class MemoryListener:
         # so the id it reports is a cursor with no gap behind it.
         self.overflowed = True
         self._bus.detach(self)
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self._items = None
+        self._put(None)
 
     def _wake_for_close(self) -> None:
         # Make room for the end marker so the reader wakes and sees the overflow.
-        while True:
-            try:
-                self.queue.put_nowait(None)
-                return
-            except asyncio.QueueFull:
-                self.queue.get_nowait()
+        while not self._put(None):
+            assert self._items is not None
+            self._items.popleft()
 
     async def __aiter__(self) -> AsyncIterator[PublishedEvent | Resync]:
         while True:
-            item = await self.queue.get()
+            item = await self._get()
             if item is None:
                 if self.overflowed:
                     raise SlowConsumer("subscriber queue overflowed")
