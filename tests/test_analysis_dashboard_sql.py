@@ -135,6 +135,6 @@ async def test_dashboard_runs_the_same_few_statements_for_3_and_300_calls(
 
     # ... and the statements are the same in number and kind, batched per field
     assert len(big_sql) == len(small_sql), (small_sql, big_sql)
-    assert len(big_sql) <= 14, big_sql
+    assert len(big_sql) <= 12, big_sql
     assert len([s for s in big_sql if '"analyses"' in s]) <= 2, big_sql
     assert len([s for s in big_sql if '"corrections"' in s]) == 2, big_sql
