@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strawberry.exceptions import StrawberryGraphQLError
 
@@ -49,14 +49,12 @@ class Services:
     tracer: OperationTracer = field(default_factory=OperationTracer)
 
 
-class AuthCookieWriter:
-    """Writes and clears the two essential auth cookies on the HTTP response."""
+class AuthCookieWriter(Protocol):
+    """Writes and clears the two essential auth cookies on the HTTP response (``web/cookies``)."""
 
-    def set_sign_in(self, response: Response, sign_in: SignIn) -> None:  # pragma: no cover
-        raise NotImplementedError
+    def set_sign_in(self, response: Response, sign_in: SignIn) -> None: ...
 
-    def clear(self, response: Response) -> None:  # pragma: no cover
-        raise NotImplementedError
+    def clear(self, response: Response) -> None: ...
 
 
 def graphql_error(message: str, code: str, **extensions: Any) -> StrawberryGraphQLError:
