@@ -16,7 +16,7 @@ from domain import accounts, billing, plans, sessions, topics
 from domain.errors import DomainError
 from schema.billing import Balance
 from schema.cefr import CefrLevel
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.plans import CallPlan, Preferences
 
 if TYPE_CHECKING:
@@ -272,21 +272,15 @@ ChangePasswordErrorCode = accounts.ChangePasswordErrorCode
 RevokeSessionErrorCode = sessions.RevokeSessionErrorCode
 
 
-class _FromRefusal:
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
-
-
 @strawberry.type(description="`register` refused: see `code` and `field`.")
-class RegisterError(_FromRefusal, UserError):
+class RegisterError(RefusalError, UserError):
     code: RegisterErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(
     description="`login` refused. The message never says which of email or password was wrong."
 )
-class LoginError(_FromRefusal, UserError):
+class LoginError(RefusalError, UserError):
     code: LoginErrorCode = strawberry.field(description="Why it was refused.")
     retry_after_seconds: int | None = strawberry.field(
         default=None, description="With THROTTLED: seconds until the next attempt is accepted."
@@ -304,22 +298,22 @@ class LoginError(_FromRefusal, UserError):
 
 
 @strawberry.type(description="`refreshSession` refused; sign in again.")
-class RefreshSessionError(_FromRefusal, UserError):
+class RefreshSessionError(RefusalError, UserError):
     code: RefreshSessionErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`updateProfile` refused: see `code` and `field`.")
-class UpdateProfileError(_FromRefusal, UserError):
+class UpdateProfileError(RefusalError, UserError):
     code: UpdateProfileErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`changePassword` refused: see `code` and `field`.")
-class ChangePasswordError(_FromRefusal, UserError):
+class ChangePasswordError(RefusalError, UserError):
     code: ChangePasswordErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`revokeSession` refused.")
-class RevokeSessionError(_FromRefusal, UserError):
+class RevokeSessionError(RefusalError, UserError):
     code: RevokeSessionErrorCode = strawberry.field(description="Why it was refused.")
 
 

@@ -13,10 +13,9 @@ from db.loaders import analyses_by_call, corrections_by_analysis
 from db.models.analysis import Analysis as AnalysisRow
 from db.models.analysis import Correction as CorrectionRow
 from domain import analysis, analysis_levels, analysis_run
-from domain.errors import DomainError
 from resolvers.context import Context
 from schema.cefr import CefrLevel
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.pagination import Connection
 
 if TYPE_CHECKING:  # the schema enums are the domain enums, registered under these names
@@ -305,19 +304,13 @@ class LevelContest:
         )
 
 
-class _FromRefusal:
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
-
-
 @strawberry.type(description="`requestReanalysis` refused; nothing was queued.")
-class RequestReanalysisError(_FromRefusal, UserError):
+class RequestReanalysisError(RefusalError, UserError):
     code: RequestReanalysisErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`contestLevel` refused; nothing was recorded.")
-class ContestLevelError(_FromRefusal, UserError):
+class ContestLevelError(RefusalError, UserError):
     code: ContestLevelErrorCode = strawberry.field(description="Why it was refused.")
 
 

@@ -12,8 +12,7 @@ from strawberry import relay
 from db.models.api_keys import ApiKey as ApiKeyRow
 from domain import api_keys
 from domain.api_keys import SCOPES
-from domain.errors import DomainError
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 
 
 @strawberry.enum(description="What an API key may read or do (see each value).")
@@ -85,23 +84,13 @@ enum_type(api_keys.RevokeApiKeyErrorCode, "RevokeApiKeyErrorCode", "Why `revokeA
 
 
 @strawberry.type(description="`createApiKey` refused: see `code` and `field`.")
-class CreateApiKeyError(UserError):
+class CreateApiKeyError(RefusalError, UserError):
     code: api_keys.CreateApiKeyErrorCode = strawberry.field(description="Why it was refused.")
-
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=api_keys.CreateApiKeyErrorCode(exc.code.value), message=exc.message,
-                   field=exc.field)
 
 
 @strawberry.type(description="`revokeApiKey` refused.")
-class RevokeApiKeyError(UserError):
+class RevokeApiKeyError(RefusalError, UserError):
     code: api_keys.RevokeApiKeyErrorCode = strawberry.field(description="Why it was refused.")
-
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=api_keys.RevokeApiKeyErrorCode(exc.code.value), message=exc.message,
-                   field=exc.field)
 
 
 CreateApiKeyResult = Annotated[

@@ -11,9 +11,8 @@ from strawberry import relay
 from db.models.billing import LedgerEntry as LedgerEntryRow
 from db.models.billing import TopUp as TopUpRow
 from domain import billing
-from domain.errors import DomainError
 from domain.ledger import EntryKind
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.pagination import Connection
 
 enum_type(
@@ -136,13 +135,8 @@ LedgerEntryConnection = Connection[LedgerEntry]
 
 
 @strawberry.type(description="`createTopUp` refused: see `code` and `field`.")
-class CreateTopUpError(UserError):
+class CreateTopUpError(RefusalError, UserError):
     code: CreateTopUpErrorCode = strawberry.field(description="Why it was refused.")
-
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        code = billing.CreateTopUpErrorCode(exc.code.value)
-        return cls(code=code, message=exc.message, field=exc.field)
 
 
 CreateTopUpResult = Annotated[

@@ -17,10 +17,9 @@ from db.models.calls import Call as CallRow
 from db.models.calls import TranscriptTurn as TurnRow
 from db.models.topics import Topic as TopicRow
 from domain import calls, calls_queries
-from domain.errors import DomainError
 from resolvers.context import Context
 from schema.analysis import Analysis, analysis_of_call
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.pagination import Connection
 from schema.topics import Topic
 
@@ -238,13 +237,8 @@ CallConnection = Connection[Call]
 
 
 @strawberry.type(description="`startCall` refused: see `code` (and `field` for topicId).")
-class StartCallError(UserError):
+class StartCallError(RefusalError, UserError):
     code: StartCallErrorCode = strawberry.field(description="Why it was refused.")
-
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=calls.StartCallErrorCode(exc.code.value), message=exc.message,
-                   field=exc.field)
 
 
 StartCallResult = Annotated[

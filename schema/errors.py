@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self
 
 import strawberry
 
@@ -26,16 +26,16 @@ class UserError:
     )
 
 
-class _ErrorType(Protocol):
-    def __init__(self, *, code: Any, message: str, field: str | None) -> None: ...
+class RefusalError:
+    """Mixed into every ``<Op>Error`` type: the one place a domain refusal becomes its error.
 
+    The domain's ``<Op>ErrorCode`` enum is the schema enum itself (``enum_type`` registers it in
+    place), so the refusal's code is already a value of the error type's ``code`` field.
+    """
 
-E = TypeVar("E", bound=_ErrorType)
-
-
-def error_from(error_type: type[E], exc: DomainError) -> E:
-    """Map a domain refusal to the mutation's error type (codes share names with the enum)."""
-    return error_type(code=exc.code, message=exc.message, field=exc.field)
+    @classmethod
+    def from_refusal(cls, exc: DomainError) -> Self:
+        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
 
 
 def enum_type(domain_enum: type[Enum], name: str, description: str,
@@ -49,8 +49,3 @@ def enum_type(domain_enum: type[Enum], name: str, description: str,
     for value in exposed.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = (values or {}).get(value.name, value.description)
     return exposed
-
-
-class FromRefusal(Protocol):
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self: ...

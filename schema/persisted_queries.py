@@ -9,8 +9,7 @@ import strawberry
 
 from db.models.persisted_queries import PersistedQuery as PersistedQueryRow
 from domain import persisted_queries
-from domain.errors import DomainError
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 
 
 @strawberry.type(
@@ -36,15 +35,10 @@ enum_type(persisted_queries.RegisterPersistedQueryErrorCode, "RegisterPersistedQ
 
 
 @strawberry.type(description="`registerPersistedQuery` refused: see `message`.")
-class RegisterPersistedQueryError(UserError):
+class RegisterPersistedQueryError(RefusalError, UserError):
     code: persisted_queries.RegisterPersistedQueryErrorCode = strawberry.field(
         description="Why it was refused."
     )
-
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=persisted_queries.RegisterPersistedQueryErrorCode(exc.code.value),
-                   message=exc.message, field=exc.field)
 
 
 RegisterPersistedQueryResult = Annotated[

@@ -11,9 +11,8 @@ from db.models.plans import CallPlan as CallPlanRow
 from db.models.plans import Preferences as PreferencesRow
 from domain import plans
 from domain.calls_scheduling import PlanSchedule, next_slot
-from domain.errors import DomainError
 from schema.cefr import CefrLevel
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 
 # The domain enums, marked in place as schema enums (see schema/cefr.py).
 DayOfWeek = plans.DayOfWeek
@@ -105,21 +104,15 @@ class Preferences:
         )
 
 
-class _FromRefusal:
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
-
-
 @strawberry.type(
     description="`setCallPlan` refused: see `code` and `field`; the plan is unchanged."
 )
-class SetCallPlanError(_FromRefusal, UserError):
+class SetCallPlanError(RefusalError, UserError):
     code: SetCallPlanErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`setPreferences` refused; the preferences are unchanged.")
-class SetPreferencesError(_FromRefusal, UserError):
+class SetPreferencesError(RefusalError, UserError):
     code: SetPreferencesErrorCode = strawberry.field(description="Why it was refused.")
 
 

@@ -14,9 +14,8 @@ from db.models.privacy import AuditLog as AuditRow
 from db.models.privacy import PolicyVersion as PolicyRow
 from db.models.privacy import PrivacyRequest as RequestRow
 from domain import consent, privacy, privacy_deletion, privacy_export, privacy_objection
-from domain.errors import DomainError
 from resolvers.context import Context
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.ids import BadId, decode_uuid
 
 if TYPE_CHECKING:  # the schema enums are the domain enums, registered under these names
@@ -288,44 +287,38 @@ class PolicyVersion:
                    accepted_by_me=accepted)
 
 
-class _FromRefusal:
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
-
-
 @strawberry.type(description="`requestDataExport` refused.")
-class RequestDataExportError(_FromRefusal, UserError):
+class RequestDataExportError(RefusalError, UserError):
     code: RequestDataExportErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`requestAccountDeletion` refused; nothing was deleted.")
-class RequestAccountDeletionError(_FromRefusal, UserError):
+class RequestAccountDeletionError(RefusalError, UserError):
     code: RequestAccountDeletionErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`setProcessingObjections` refused.")
-class SetProcessingObjectionsError(_FromRefusal, UserError):
+class SetProcessingObjectionsError(RefusalError, UserError):
     code: SetProcessingObjectionsErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`setProcessingRestriction` refused.")
-class SetProcessingRestrictionError(_FromRefusal, UserError):
+class SetProcessingRestrictionError(RefusalError, UserError):
     code: SetProcessingRestrictionErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`setPrivacyJurisdiction` refused.")
-class SetPrivacyJurisdictionError(_FromRefusal, UserError):
+class SetPrivacyJurisdictionError(RefusalError, UserError):
     code: SetPrivacyJurisdictionErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`acceptPolicy` refused.")
-class AcceptPolicyError(_FromRefusal, UserError):
+class AcceptPolicyError(RefusalError, UserError):
     code: AcceptPolicyErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`publishPolicyVersion` refused.")
-class PublishPolicyVersionError(_FromRefusal, UserError):
+class PublishPolicyVersionError(RefusalError, UserError):
     code: PublishPolicyVersionErrorCode = strawberry.field(description="Why it was refused.")
 
 

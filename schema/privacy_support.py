@@ -13,9 +13,8 @@ from db.models.accounts import User as UserRow
 from db.models.privacy import AuditLog as AuditRow
 from db.models.privacy import RetentionRun as RetentionRow
 from domain import support_access
-from domain.errors import DomainError
 from resolvers.context import Context
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.ids import encode
 
 if TYPE_CHECKING:
@@ -129,12 +128,8 @@ class SupportLearnerCalls:
 
 
 @strawberry.type(description="A support read was refused; nothing was read or logged.")
-class SupportAccessError(UserError):
+class SupportAccessError(RefusalError, UserError):
     code: SupportAccessErrorCode = strawberry.field(description="Why it was refused.")
-
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="One run of the daily retention job (the KVKK destruction log).")

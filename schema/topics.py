@@ -9,12 +9,11 @@ from strawberry import relay
 
 from db.models.topics import Topic as TopicRow
 from domain import topics
-from domain.errors import DomainError
 from domain.principal import Role
 from resolvers.context import Context
 from schema.accounts import User
 from schema.cefr import CefrLevel
-from schema.errors import UserError, enum_type
+from schema.errors import RefusalError, UserError, enum_type
 from schema.pagination import Connection
 
 
@@ -82,24 +81,18 @@ enum_type(RetireTopicErrorCode, "RetireTopicErrorCode", "Why `retireTopic` refus
 })
 
 
-class _FromRefusal:
-    @classmethod
-    def from_refusal(cls, exc: DomainError) -> Self:
-        return cls(code=exc.code, message=exc.message, field=exc.field)  # type: ignore[call-arg]
-
-
 @strawberry.type(description="`selectTopics` refused; the selection is unchanged.")
-class SelectTopicsError(_FromRefusal, UserError):
+class SelectTopicsError(RefusalError, UserError):
     code: SelectTopicsErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`addTopic` refused: see `code` and `field`.")
-class AddTopicError(_FromRefusal, UserError):
+class AddTopicError(RefusalError, UserError):
     code: AddTopicErrorCode = strawberry.field(description="Why it was refused.")
 
 
 @strawberry.type(description="`retireTopic` refused.")
-class RetireTopicError(_FromRefusal, UserError):
+class RetireTopicError(RefusalError, UserError):
     code: RetireTopicErrorCode = strawberry.field(description="Why it was refused.")
 
 
