@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from tortoise.expressions import Q
 
 from db.models.calls import Call
 from domain.calls import CallStatus
+from domain.cursors import TimeCursor
 
 
-@dataclass(frozen=True, slots=True)
-class CallCursor:
+class CallCursor(TimeCursor[UUID]):
     """A position in the newest-first list: the last row's request time and id."""
 
-    requested_at: datetime
-    call_id: UUID
-
-    def encode(self) -> str:
-        return f"{self.requested_at.isoformat()}|{self.call_id}"
+    __slots__ = ()
 
     @classmethod
     def decode(cls, value: str) -> CallCursor:
         """Raises ValueError for anything this module did not write."""
-        stamp, _, call_id = value.partition("|")
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:
-            raise ValueError("cursor time has no timezone")
-        return cls(at, UUID(call_id))
+        return cls.parse(value, UUID)
 
     @classmethod
     def of(cls, call: Call) -> CallCursor:
@@ -58,7 +48,6 @@ async def list_own_calls(
         query = query.filter(status=status.value)
     if after is not None:
         query = query.filter(
-            Q(requested_at__lt=after.requested_at)
-            | Q(requested_at=after.requested_at, id__lt=after.call_id)
+            Q(requested_at__lt=after.at) | Q(requested_at=after.at, id__lt=after.key)
         )
     return await query.order_by("-requested_at", "-id").limit(limit)
