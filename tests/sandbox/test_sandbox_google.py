@@ -13,7 +13,6 @@ import hashlib
 import html
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -30,34 +29,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from providers.http_bridge import HttpxBridgeTransport
 from sandbox import SandboxContext
 from sandbox.google import create_app
 
 BASE = "http://service.test"
 ISSUER = f"{BASE}/sandbox/google"
 CALLBACK = f"{BASE}/auth/callback"
-
-
-class HttpxBridgeTransport(httpx2.AsyncBaseTransport):
-    """Lets authlib (httpx2) send through an ``httpx.AsyncClient`` factory such as
-    ``SandboxContext.http_client``; httpx transports cannot be handed to httpx2 directly."""
-
-    def __init__(self, client_factory: Callable[[], httpx.AsyncClient]) -> None:
-        self._client_factory = client_factory
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        body = await request.aread()
-        async with self._client_factory() as client:
-            response = await client.request(
-                request.method, str(request.url), headers=request.headers.raw, content=body
-            )
-        # ``content`` is already decoded; drop headers that describe the wire form.
-        headers = [
-            (k, v)
-            for k, v in response.headers.raw
-            if k.lower() not in {b"content-encoding", b"content-length", b"transfer-encoding"}
-        ]
-        return httpx2.Response(response.status_code, headers=headers, content=response.content)
 
 
 @dataclass
