@@ -6,44 +6,26 @@ use the same server at the same time, so every run gets its own uniquely named d
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 from tortoise import Tortoise
 
 from db.migrate import apply_migrations
+from db.scratch import create_scratch, drop_scratch
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test"
 
 
-def dsn(url: str) -> str:
-    """asyncpg spells the scheme ``postgresql://``; the app accepts ``postgres://``."""
-    return url.replace("postgres://", "postgresql://", 1)
+PREFIX = "cf_bench_"
 
 
 async def create(admin_url: str) -> str:
-    base, _, _ = admin_url.rpartition("/")
-    name = f"cf_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(dsn(admin_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{base}/{name}"
+    return await create_scratch(admin_url, PREFIX)
 
 
 async def drop(admin_url: str, url: str) -> None:
-    name = url.rpartition("/")[2]
-    if not name.startswith("cf_bench_"):
-        raise ValueError(f"refusing to drop {name!r}: not a bench database")
-    conn = await asyncpg.connect(dsn(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_scratch(admin_url, url, PREFIX)
 
 
 async def migrate(url: str) -> None:

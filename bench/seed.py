@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from bench.database import dsn
 from bench.seed_rows import Learner, Rows, utc_now
+from db.scratch import dsn
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("id", "account_ref", "full_name", "email", "phone", "password_hash", "timezone",

@@ -19,6 +19,7 @@ from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
+from db.scratch import create_scratch, drop_scratch
 from domain.clock import ManualClock
 from main import Runtime, create_app
 from settings import Settings
@@ -49,34 +50,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
+SCRATCH_PREFIX = "cf_test_"
 
 
 async def create_scratch_database(url: str) -> str:
-    """A fresh, empty database next to ``url`` for this run, so migrations run from empty and
-    concurrent runs (several developers, two suites) never see each other's rows."""
-    import asyncpg
-
-    base, _, _ = url.rpartition("/")
-    name = f"cf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{base}/{name}"
+    """A fresh, empty database next to ``url`` for this run (see ``db/scratch.py``)."""
+    return await create_scratch(url, SCRATCH_PREFIX)
 
 
 async def drop_database(admin_url: str, url: str) -> None:
-    import asyncpg
-
-    name = url.rpartition("/")[2]
-    conn = await asyncpg.connect(_dsn(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_scratch(admin_url, url, SCRATCH_PREFIX)
 
 
 def test_settings(db_url: str, **overrides: Any) -> Settings:
