@@ -1,14 +1,17 @@
 """What an ended call costs, and charging it once.
 
 A learner pays only for a conversation that happened: per connected second at the per-minute
-price, rounded up to a whole minor unit. A call that was never answered (no answer, busy, a
-voicemail greeting) or that the provider broke costs nothing, because the learner got nothing.
+price, rounded up to a whole minor unit, and never for longer than the call was dialled for. A
+call that was never answered (no answer, busy, a voicemail greeting) or that the provider broke
+costs nothing, because the learner got nothing (``domain/calls_end_reasons.py`` decides each
+ended reason).
 The charge's ledger business key is ``call:<id>``, so however many end-of-call reports arrive,
 and whichever process handles them, one entry exists.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -18,22 +21,7 @@ from domain import ledger
 from domain.calls import Pricing
 from domain.uow import UnitOfWork
 
-#: VAPI ended reasons of calls that never reached the learner.
-UNANSWERED_REASONS = frozenset(
-    {
-        "customer-did-not-answer",
-        "customer-busy",
-        "voicemail",
-        "customer-did-not-give-microphone-permission",
-        "assistant-not-found",
-        "assistant-not-valid",
-        "assistant-not-provided",
-        "worker-shutdown",
-    }
-)
-#: Markers of provider faults in VAPI's (long, growing) list of ended reasons.
-FAULT_MARKERS = ("error", "failed", "fault", "twilio-", "vonage-", "sip-", "phone-call-provider")
-
+logger = logging.getLogger("callfluently.calls")
 
 @dataclass(frozen=True, slots=True)
 class Charge:
@@ -41,21 +29,21 @@ class Charge:
     amount_minor: int
 
 
-def is_billable(ended_reason: str | None, answered: bool) -> bool:
-    """Whether an ended call is paid for: answered, and not ended by a miss or a fault."""
-    if not answered:
-        return False
-    if ended_reason is None:
-        return True
-    reason = ended_reason.lower()
-    return reason not in UNANSWERED_REASONS and not any(m in reason for m in FAULT_MARKERS)
+def charge_for(
+    duration_s: float | None, pricing: Pricing, billable: bool, *, cap_s: int | None = None
+) -> Charge:
+    """Whole seconds rounded up, priced per second, the total rounded up to a minor unit.
 
-
-def charge_for(duration_s: float | None, pricing: Pricing, billable: bool) -> Charge:
-    """Whole seconds rounded up, priced per second, the total rounded up to a minor unit."""
+    ``cap_s`` is the call's dialled ``maxDurationSeconds``: the learner agreed to pay for at
+    most that long, whatever a report claims.
+    """
     if not billable or not duration_s or duration_s <= 0:
         return Charge(0, 0)
     seconds = math.ceil(duration_s - 1e-9)
+    if cap_s is not None and seconds > cap_s:
+        logger.warning("vapi reported a call longer than its limit",
+                       extra={"duration_s": seconds, "max_duration_s": cap_s})
+        seconds = max(cap_s, 0)
     amount = -(-seconds * pricing.price_per_minute_minor // 60)
     return Charge(seconds, amount)
 

@@ -13,7 +13,8 @@ from typing import Any
 from db.models.accounts import User
 from db.models.calls import Call, TranscriptTurn
 from domain.calls import CallStatus, Pricing, move_status
-from domain.calls_billing import charge_for, is_billable, post_charge
+from domain.calls_billing import charge_for, post_charge
+from domain.calls_end_reasons import policy_for
 from domain.calls_reports import EndOfCallReport, Turn
 from domain.live import EventType
 from domain.progress_record import record_call
@@ -53,8 +54,10 @@ async def finish_call(
 ) -> bool:
     """Finalise ``call`` (locked, with its learner's balance locked first); False if it was.
 
-    A call that was never a conversation (unanswered, busy, voicemail, provider fault) keeps no
-    transcript and no recording link: there is nothing of the learner worth keeping.
+    The ended reason decides (``policy_for``): a normal end of an answered call is billed; a
+    fault is free but keeps what was said (transcript, recording, analysis); a call that never
+    reached the learner (unanswered, busy, voicemail) keeps nothing: there is nothing of the
+    learner worth keeping.
     """
     if is_finished(call):
         return False
@@ -65,15 +68,18 @@ async def finish_call(
         duration = max((ended_at - started_at).total_seconds(), 0.0)
     answered = started_at is not None and (duration or 0) > 0
     reason = report.ended_reason or call.ended_reason
-    conversation = is_billable(reason, answered)
-    charge = charge_for(duration, pricing, conversation)
+    policy = policy_for(reason)
+    keeps_lesson = answered and policy.keeps_lesson
+    charge = charge_for(
+        duration, pricing, answered and policy.billed, cap_s=call.max_duration_s
+    )
 
     await move_status(uow, call, CallStatus.ENDED, ended_reason=reason)
-    if not conversation:
+    if not keeps_lesson:
         await replace_turns(uow, call, ())
     elif report.turns is not None:
         await replace_turns(uow, call, report.turns)
-    recording = report.recording_url if conversation else None
+    recording = report.recording_url if keeps_lesson else None
     update: dict[str, Any] = {
         "ended_reason": reason[:128] if reason else None,
         "started_at": started_at,
@@ -103,7 +109,7 @@ async def finish_call(
     # Progress counts every answered call (streak, minutes), analysed or not, in this same
     # transaction; the analysis adds its scores later.
     await record_call(uow.conn, call=call, timezone=user.timezone)
-    await _maybe_analyse(uow, call=call, user=user, conversation=conversation, now=now)
+    await _maybe_analyse(uow, call=call, user=user, conversation=keeps_lesson, now=now)
     return True
 
 
