@@ -44,6 +44,11 @@ class Settings:
     vapi_phone_number_id: str = "sandbox-phone-number"
     vapi_assistant_id: str | None = None
     vapi_webhook_secret: Secret | None = None
+    #: A VAPI webhook credential (HMAC or Bearer plan holding VAPI_WEBHOOK_SECRET); unset, the
+    #: dial sends the secret as an ``X-Vapi-Secret`` server header instead.
+    vapi_webhook_credential_id: str | None = None
+    #: That credential's HMAC plan as JSON (VAPI's field names); unset: VAPI's defaults.
+    vapi_webhook_hmac_plan: str | None = None
     stripe_api_key: Secret | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: Secret | None = None
@@ -103,6 +108,8 @@ class Settings:
             vapi_phone_number_id=env.get("VAPI_PHONE_NUMBER_ID") or base.vapi_phone_number_id,
             vapi_assistant_id=env.get("VAPI_ASSISTANT_ID") or None,
             vapi_webhook_secret=secret("VAPI_WEBHOOK_SECRET"),
+            vapi_webhook_credential_id=env.get("VAPI_WEBHOOK_CREDENTIAL_ID") or None,
+            vapi_webhook_hmac_plan=env.get("VAPI_WEBHOOK_HMAC_PLAN") or None,
             stripe_api_key=secret("STRIPE_API_KEY"),
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             stripe_webhook_secret=secret("STRIPE_WEBHOOK_SECRET"),

@@ -1,5 +1,5 @@
 """The floor for webhook ingestion: a Starlette endpoint that reads the body, verifies the VAPI
-signature with the service's own ``verify`` and answers 200. Nothing is parsed or stored.
+signature with the service's own ``VapiAuthenticator`` and answers 200. Nothing is parsed or stored.
 
     VAPI_WEBHOOK_SECRET=… python -m uvicorn bench.baseline_webhook:app --port 8125
 """
@@ -14,14 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from webhooks.vapi import verify
+from webhooks.vapi_auth import HmacPlan, VapiAuthenticator
 
 SECRET = os.environ.get("VAPI_WEBHOOK_SECRET", "")
+AUTH = VapiAuthenticator(SECRET, HmacPlan(), url="")
 
 
 async def receive(request: Request) -> Response:
     raw = await request.body()
-    if not verify(request.headers, raw, SECRET, time.time()):
+    if not AUTH.verify(request.headers, raw, time.time()):
         return JSONResponse({"error": "invalid signature"}, status_code=401)
     return JSONResponse({"received": True})
 

@@ -3,8 +3,8 @@
 Each call gets what a live call produces: ``status-update`` ringing and in-progress, then the
 live transcript, two partial lines and one final line per utterance, coach and learner taking
 turns. The ``call`` object carries the fields VAPI puts in it, so bodies have a realistic size
-(about 1.2 KB). Headers are those of the sandbox: ``x-timestamp``, the HMAC ``x-signature`` over
-``{timestamp}.{body}`` and a unique ``x-vapi-message-id``.
+(about 1.2 KB). Headers are those of VAPI's default HMAC credential plan: ``x-timestamp`` and the
+hex SHA-256 ``x-signature`` over ``{timestamp}.{body}`` (VAPI sends no message id header).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ def signed(secret: str, message: dict[str, Any]) -> tuple[bytes, dict[str, str]]
         "content-type": "application/json",
         "x-timestamp": stamp,
         "x-signature": sign(secret, stamp, body),
-        "x-vapi-message-id": str(uuid.uuid4()),
     }
 
 
@@ -77,10 +76,13 @@ def transcript(learner: Learner, *, role: str, text: str, final: bool) -> dict[s
             "customer": call["customer"], "call": call}
 
 
-def live_call(learner: Learner, counter: Iterator[int]) -> Iterator[dict[str, Any]]:
-    """Everything VAPI sends about one call while it rings and runs (20 messages)."""
-    yield status_update(learner, "ringing")
-    yield status_update(learner, "in-progress")
+def live_call(learner: Learner, counter: Iterator[int], *,
+              first: bool = True) -> Iterator[dict[str, Any]]:
+    """Everything VAPI sends about one call while it rings and runs (20 messages); later rounds
+    (``first`` false) only more transcript lines: VAPI reports each status once."""
+    if first:
+        yield status_update(learner, "ringing")
+        yield status_update(learner, "in-progress")
     for turn in range(UTTERANCES):
         role = "assistant" if turn % 2 == 0 else "user"
         words = f"{SENTENCES[turn % len(SENTENCES)]} ({next(counter)})".split()
@@ -92,7 +94,8 @@ def live_call(learner: Learner, counter: Iterator[int]) -> Iterator[dict[str, An
 
 def stream(learners: list[Learner]) -> Iterator[dict[str, Any]]:
     """One sender's messages: its calls one after another, round and round (later rounds are
-    transcript lines of calls already in progress, still applied: each line is new)."""
+    transcript lines of calls already in progress, still applied: each line is new). The
+    service dedupes on the signed body, so a status is never sent twice."""
     counter = itertools.count()
-    for learner in itertools.cycle(learners):
-        yield from live_call(learner, counter)
+    for n, learner in enumerate(itertools.cycle(learners)):
+        yield from live_call(learner, counter, first=n < len(learners))

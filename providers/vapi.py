@@ -27,8 +27,11 @@ from settings import Settings
 logger = logging.getLogger("callfluently.vapi")
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-#: The server messages our webhook acts on; VAPI sends nothing else to it.
+#: The server messages our webhook acts on; VAPI sends nothing else to it. A saved assistant's
+#: defaults lack ``transcript``, so the dial always names them.
 SERVER_MESSAGES = ["status-update", "transcript", "conversation-update", "end-of-call-report"]
+#: The header that carries our secret when no webhook credential is configured.
+SECRET_HEADER = "X-Vapi-Secret"
 #: Our coach voices mapped to VAPI's own voices.
 VOICES = {
     "FRIENDLY_FEMALE": "Paige",
@@ -63,13 +66,28 @@ class VapiDialer:
         self._phone_number_id = settings.vapi_phone_number_id
         self._assistant_id = settings.vapi_assistant_id
         self._webhook_url = f"{settings.public_base_url}/webhooks/vapi"
+        self._credential_id = settings.vapi_webhook_credential_id
+        self._webhook_secret = settings.vapi_webhook_secret
         self._http_client = http_client
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}
 
+    def server(self) -> dict[str, Any]:
+        """Where VAPI sends server messages and how it authenticates to us: our webhook
+        credential when one is configured, else our secret in a header (VAPI removed
+        ``server.secret``; without either, its messages arrive unauthenticated and are refused).
+        """
+        server: dict[str, Any] = {"url": self._webhook_url}
+        if self._credential_id:
+            server["credentialId"] = self._credential_id
+        elif self._webhook_secret:
+            server["headers"] = {SECRET_HEADER: str(self._webhook_secret)}
+        return server
+
     def call_body(self, request: DialRequest) -> dict[str, Any]:
-        """The ``POST /call`` body: a saved assistant with overrides, or an inline one."""
+        """The ``POST /call`` body: a saved assistant with overrides, or an inline one; either
+        way with our server, its authentication and the server messages we act on."""
         body: dict[str, Any] = {
             "phoneNumberId": self._phone_number_id,
             "customer": {
@@ -82,6 +100,8 @@ class VapiDialer:
         if self._assistant_id:
             body["assistantId"] = self._assistant_id
             overrides["maxDurationSeconds"] = request.max_duration_s
+            overrides["serverMessages"] = SERVER_MESSAGES
+            overrides["server"] = self.server()
         else:
             body["assistant"] = {
                 "name": "CallFluently coach",
@@ -94,7 +114,7 @@ class VapiDialer:
                 "voice": {"provider": "vapi", "voiceId": VOICES.get(request.coach_voice, "Paige")},
                 "maxDurationSeconds": request.max_duration_s,
                 "serverMessages": SERVER_MESSAGES,
-                "server": {"url": self._webhook_url},
+                "server": self.server(),
             }
         body["assistantOverrides"] = overrides
         return body

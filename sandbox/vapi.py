@@ -4,7 +4,8 @@ The service mounts :func:`create_app` at ``/sandbox/vapi`` and points its plain-
 here as the base URL, so placing a call exercises the same code as production: ``POST /call``
 answers like VAPI (201 Call object, Nest-style 400/401/404 errors), and the call is then "played"
 in the background, delivering signed server messages (``status-update``, ``transcript``,
-``conversation-update``, ``end-of-call-report``) to ``{public_base_url}/webhooks/vapi``. See
+``conversation-update``, ``end-of-call-report``) to ``{public_base_url}/webhooks/vapi``,
+authenticated as the dialled ``server`` asks (its ``headers``, or a ``credentialId``). See
 :mod:`sandbox.vapi_playback` for the scripts, timing and signing.
 
 Scenarios make the awkward cases reproducible: unanswered, busy, voicemail and provider-fault
@@ -216,7 +217,8 @@ def new_call(
         recording_urls=urls,
         customer=customer,
     )
-    return SandboxCall(call_id, scenario, data, script, created_ms)
+    server = _obj(overrides.get("server")) or _obj(assistant.get("server"))
+    return SandboxCall(call_id, scenario, data, script, created_ms, server=server)
 
 
 @cache

@@ -401,6 +401,8 @@ class SandboxCall:
     playback_error: str | None = None
     task: asyncio.Task[None] | None = None
     response_sent: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The assistant's ``server`` as dialled: where messages go and how they authenticate.
+    server: JSON = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -553,6 +555,21 @@ class VapiSandbox:
         call.messages.append(stored)
         return stored
 
+    def _credentials(self, call: SandboxCall, message: StoredMessage) -> dict[str, str]:
+        """What VAPI sends to authenticate: the ``server.headers`` it was given, or, for a
+        ``server.credentialId``, the signature of the twin's one webhook credential (an HMAC
+        plan with VAPI's defaults over the sandbox secret). Without either, nothing at all."""
+        if call.server.get("credentialId"):
+            timestamp = str(int(time.time()))
+            return {
+                "x-timestamp": timestamp,
+                "x-signature": sign(self.ctx.vapi_webhook_secret, timestamp, message.body),
+            }
+        given = call.server.get("headers")
+        if isinstance(given, dict):
+            return {str(k): str(v) for k, v in given.items()}
+        return {}
+
     async def _deliver(
         self,
         client: httpx.AsyncClient,
@@ -561,14 +578,9 @@ class VapiSandbox:
         *,
         replay: bool = False,
     ) -> Delivery:
-        """POST one signed message; the answer (or the exception) goes in the record."""
-        timestamp = str(int(time.time()))
-        headers = {
-            "content-type": "application/json",
-            "x-timestamp": timestamp,
-            "x-signature": sign(self.ctx.vapi_webhook_secret, timestamp, message.body),
-            "x-vapi-message-id": message.message_id,
-        }
+        """POST one message, authenticated as the call's server says; the answer (or the
+        exception) goes in the record."""
+        headers = {"content-type": "application/json", **self._credentials(call, message)}
         status: int | None = None
         error: str | None = None
         try:

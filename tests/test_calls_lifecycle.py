@@ -80,7 +80,9 @@ async def test_answered_call_ends_with_turns_charge_and_recording(
     assert {variables["targetLevel"], variables["correctionStyle"]} == {"B2", "GENTLE"}
     # 2000 minor units at 20 a minute pay for 100 minutes; no plan caps at 10.
     assert placed["assistant"]["maxDurationSeconds"] == 600
-    assert placed["assistant"]["server"] == {"url": "http://testserver/webhooks/vapi"}
+    assert placed["assistant"]["server"] == {
+        "url": "http://testserver/webhooks/vapi",
+        "headers": {"X-Vapi-Secret": str(runtime.settings.vapi_webhook_secret)}}
 
     # and the analysis of the conversation is queued, once
     call_id = decode_uuid(started["id"], "Call")

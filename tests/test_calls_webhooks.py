@@ -245,7 +245,7 @@ async def test_a_webhook_before_the_dial_response_is_matched_by_external_id(
     deliveries = (await client.get(f"{VAPI}/_control/deliveries/{placed['id']}")).json()
     first = deliveries["deliveries"][0]
     assert (first["type"], first["status"]) == ("status-update", 200)
-    stored = await WebhookDelivery.get(dedupe_key=f"id:{first['messageId']}")
+    stored = await WebhookDelivery.get(dedupe_key=f"{placed['id']}:status-update:queued")
     assert stored.user_id == learner.user_id
     assert (call["status"], call["endedReason"]) == ("ENDED", "customer-ended-call")
     assert len(call["transcript"]) == 12

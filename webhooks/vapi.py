@@ -1,20 +1,20 @@
 """``POST /webhooks/vapi``: verify, dedupe, apply, answer fast.
 
 Authenticity is checked on the raw body before anything is parsed or stored, and fails closed:
-no secret configured, no credentials, a wrong signature or a timestamp outside five minutes are
-all 401 and change nothing. Two schemes are accepted, as VAPI offers both: an HMAC-SHA256 hex
-digest of ``{x-timestamp}.{raw body}`` in ``x-signature``, or the shared secret itself in
-``X-Vapi-Secret``. Message types and fields we do not know are acknowledged with 200.
+no secret configured, no credentials, a wrong signature or a timestamp that is not a finite time
+within five minutes are all 401 and change nothing. A request with no credential header at all
+is refused before its body is read. Every scheme VAPI can be configured to send is accepted
+(``webhooks/vapi_auth.py``): its HMAC plan, ``Authorization: Bearer`` and ``X-Vapi-Secret``.
+Message types and fields we do not know are acknowledged with 200.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -25,43 +25,18 @@ from domain.calls import Pricing
 from domain.calls_reports import call_ref, parse_message
 from domain.calls_webhooks import receive
 from resolvers.context import Services
+from webhooks.vapi_auth import HmacPlan, VapiAuthenticator
 
 logger = logging.getLogger("callfluently.webhooks.vapi")
 
-#: A signature older (or newer) than this is refused, so a captured request cannot be replayed.
-TOLERANCE_S = 300
 MAX_BODY_BYTES = 5_000_000
 MAX_KEY_CHARS = 300
 
 
-def verify(headers: Mapping[str, str], raw: bytes, secret: str, now_s: float) -> bool:
-    """Whether the request carries a valid HMAC signature or the shared secret."""
-    if not secret:
-        return False
-    signature, stamp = headers.get("x-signature"), headers.get("x-timestamp")
-    if signature and stamp:
-        try:
-            sent_at = float(stamp)
-        except ValueError:
-            return False
-        if sent_at > 1e11:  # milliseconds
-            sent_at /= 1000
-        if abs(now_s - sent_at) > TOLERANCE_S:
-            return False
-        expected = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256)
-        return hmac.compare_digest(expected.hexdigest(), signature.strip().lower())
-    shared = headers.get("x-vapi-secret")
-    if shared:
-        return hmac.compare_digest(shared.encode(), secret.encode())
-    return False
-
-
-def dedupe_key(headers: Mapping[str, str], message: dict[str, Any], raw: bytes) -> str:
-    """VAPI's message id when sent; else call id + type + status (+ body digest for the
-    message types that repeat within one status, such as transcript lines)."""
-    message_id = headers.get("x-vapi-message-id")
-    if message_id:
-        return f"id:{message_id}"[:MAX_KEY_CHARS]
+def dedupe_key(message: dict[str, Any], raw: bytes) -> str:
+    """Call id + type + status (+ body digest for the message types that repeat within one
+    status, such as transcript lines): all from the authenticated body, never from a header
+    the signature does not cover."""
     ref = call_ref(message)
     call = ref.provider_call_id or str(ref.external_id)
     kind = str(message.get("type"))
@@ -87,14 +62,21 @@ def vapi_webhook_routes(
     the service's own clock (movable in tests) need not follow.
     """
     settings = services.settings
-    secret = str(settings.vapi_webhook_secret or "")
+    auth = VapiAuthenticator(
+        str(settings.vapi_webhook_secret or ""),
+        HmacPlan.parse(settings.vapi_webhook_hmac_plan),
+        url=f"{settings.public_base_url}/webhooks/vapi",
+    )
     pricing = Pricing(settings.price_per_minute_minor, settings.currency)
 
     async def handle(request: Request) -> JSONResponse:
+        if not auth.presents_credentials(request.headers):
+            logger.warning("vapi webhook refused", extra={"reason": "no credentials"})
+            return _answer(401, error="invalid signature")
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _answer(413, error="body too large")
-        if not verify(request.headers, raw, secret, wall_clock()):
+        if not auth.verify(request.headers, raw, wall_clock()):
             logger.warning("vapi webhook refused", extra={"reason": "unauthenticated"})
             return _answer(401, error="invalid signature")
         try:
@@ -108,7 +90,7 @@ def vapi_webhook_routes(
         outcome = await receive(
             effects=services.effects,
             message=parsed,
-            dedupe_key=dedupe_key(request.headers, message, raw),
+            dedupe_key=dedupe_key(message, raw),
             body=raw.decode("utf-8", errors="replace"),
             pricing=pricing,
             now=services.clock.now(),
