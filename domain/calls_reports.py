@@ -198,8 +198,14 @@ def parse_message(message: JSON) -> Message | None:
             ref=ref,
             status=status,
             ended_reason=_str(message.get("endedReason")) or _str(call.get("endedReason")),
-            started_at=_time(call.get("startedAt")),
-            ended_at=_time(message.get("endedAt")) or _time(call.get("endedAt")),
+            # ``message.call`` is the call as created: the message's own time says when it
+            # was answered or ended.
+            started_at=_time(call.get("startedAt")) or (
+                _time(message.get("timestamp")) if status is CallStatus.IN_PROGRESS else None
+            ),
+            ended_at=_time(message.get("endedAt")) or _time(call.get("endedAt")) or (
+                _time(message.get("timestamp")) if status is CallStatus.ENDED else None
+            ),
         )
     if kind.startswith("transcript"):
         role = ROLES.get(str(message.get("role")))

@@ -8,12 +8,15 @@ in the background, delivering signed server messages (``status-update``, ``trans
 authenticated as the dialled ``server`` asks (its ``headers``, or a ``credentialId``). See
 :mod:`sandbox.vapi_playback` for the scripts, timing and signing.
 
-Scenarios make the awkward cases reproducible: unanswered, busy, voicemail and provider-fault
-calls, duplicated or shuffled deliveries, and a webhook that arrives before the POST /call
-response. Pick one per number (``...0001`` no-answer, ``...0002`` busy, ``...0003`` voicemail,
-``...0004`` provider-fault) or with ``POST /_control/scenario``. The unauthenticated
-``/_control`` API also lists calls and deliveries, replays deliveries and waits for a playback to
-finish, so tests need not sleep.
+Only the message types the assistant's ``serverMessages`` ask for are sent (VAPI's defaults
+when unset: ``speech-update`` and ``hang`` but no ``transcript``); every message embeds the call
+as created. Scenarios make the awkward cases reproducible: a call the carrier completes (its
+report without ``durationSeconds``), one the coach ends with its ``endCall`` tool, unanswered,
+busy, voicemail and provider-fault calls, duplicated or shuffled deliveries, and a webhook that
+arrives before the POST /call response. Pick one per number (``...0001`` no-answer, ``...0002``
+busy, ``...0003`` voicemail, ``...0004`` provider-fault) or with ``POST /_control/scenario``.
+The unauthenticated ``/_control`` API also lists calls and deliveries, replays deliveries and
+waits for a playback to finish, so tests need not sleep.
 
 Note: Starlette does not run a mounted app's lifespan; the mounting service should
 ``await app.state.vapi_sandbox.aclose()`` on shutdown (the app's own lifespan does the same when
@@ -40,6 +43,7 @@ from starlette.routing import Route
 
 from sandbox import SandboxContext
 from sandbox.vapi_playback import (
+    CONVERSATIONS,
     JSON,
     OUTCOMES,
     SCENARIOS,
@@ -47,6 +51,7 @@ from sandbox.vapi_playback import (
     VapiSandbox,
     build_script,
     iso,
+    subscribed,
 )
 
 __all__ = ["MOUNT_PATH", "create_app"]
@@ -218,7 +223,10 @@ def new_call(
         customer=customer,
     )
     server = _obj(overrides.get("server")) or _obj(assistant.get("server"))
-    return SandboxCall(call_id, scenario, data, script, created_ms, server=server)
+    wanted = overrides.get("serverMessages", assistant.get("serverMessages"))
+    return SandboxCall(
+        call_id, scenario, data, subscribed(script, wanted), created_ms, server=server
+    )
 
 
 @cache
@@ -291,7 +299,7 @@ class _Api:
 
     async def recording(self, request: Request) -> Response:
         call = self._live_call(request)
-        if call is None or call.outcome not in ("answered", "voicemail"):
+        if call is None or call.outcome not in (*CONVERSATIONS, "voicemail"):
             return _not_found()
         return Response(_silence_wav(), media_type="audio/wav")
 

@@ -36,19 +36,49 @@ log = logging.getLogger(__name__)
 JSON = dict[str, Any]
 
 #: How the call itself goes.
-OUTCOMES: Final = ("answered", "no-answer", "busy", "voicemail", "provider-fault")
+OUTCOMES: Final = (
+    "answered",
+    "carrier-completed",
+    "assistant-ended",
+    "no-answer",
+    "busy",
+    "voicemail",
+    "provider-fault",
+)
+#: Outcomes in which the learner picked up and the lesson was played.
+CONVERSATIONS: Final = ("answered", "carrier-completed", "assistant-ended")
 #: Answered calls whose webhooks arrive awkwardly.
 DELIVERY_MODES: Final = ("duplicates", "shuffled", "webhook-before-response")
 SCENARIOS: Final = (*OUTCOMES, *DELIVERY_MODES)
 #: Real VAPI ``endedReason`` values per outcome.
 ENDED_REASONS: Final = {
     "answered": "customer-ended-call",
+    # The carrier reports the hang-up (a default assistant on Twilio ends most calls so); its
+    # report comes without durationSeconds, as VAPI's published model has none.
+    "carrier-completed": "call.in-progress.twilio-completed-call",
+    # The coach said goodbye and called its endCall tool.
+    "assistant-ended": "assistant-ended-call",
     "no-answer": "customer-did-not-answer",
     "busy": "customer-busy",
     "voicemail": "voicemail",
     "provider-fault": "twilio-failed-to-connect-call",
 }
 MAX_DURATION_REASON: Final = "exceeded-max-duration"
+#: VAPI's ``serverMessages`` when an assistant names none: no ``transcript`` among them.
+DEFAULT_SERVER_MESSAGES: Final = (
+    "conversation-update",
+    "end-of-call-report",
+    "function-call",
+    "hang",
+    "speech-update",
+    "status-update",
+    "tool-calls",
+    "transfer-destination-request",
+    "handoff-destination-request",
+    "user-interrupted",
+    "assistant.started",
+)
+FINAL_TRANSCRIPT: Final = 'transcript[transcriptType="final"]'
 #: Demo convention: the last four digits of ``customer.number`` pick the outcome.
 NUMBER_SUFFIX_SCENARIOS: Final = {
     "0001": "no-answer",
@@ -151,12 +181,23 @@ def timeline(lines: list[tuple[str, str]], first_at_ms: int) -> list[Turn]:
 
 
 def costs_for(duration_ms: int) -> tuple[float, list[JSON]]:
-    """Per-minute component costs in USD, roughly VAPI's public pricing."""
+    """Component costs in USD, roughly VAPI's public pricing, in its cost item shapes."""
     minutes = round(duration_ms / 60000, 4)
-    rates = {"transport": 0.014, "stt": 0.01, "llm": 0.02, "tts": 0.036, "vapi": 0.05}
+    seconds = duration_ms / 1000
+
+    def usd(rate: float) -> float:
+        return round(minutes * rate, 4)
+
     costs: list[JSON] = [
-        {"type": kind, "minutes": minutes, "cost": round(minutes * rate, 4)}
-        for kind, rate in rates.items()
+        {"type": "transport", "provider": "twilio", "minutes": minutes, "cost": usd(0.014)},
+        {"type": "transcriber", "transcriber": {"provider": "deepgram", "model": "nova-3"},
+         "minutes": minutes, "cost": usd(0.01)},
+        {"type": "model", "model": {"provider": "openai", "model": "gpt-4o"},
+         "promptTokens": round(seconds * 40), "completionTokens": round(seconds * 3),
+         "cost": usd(0.02)},
+        {"type": "voice", "voice": {"provider": "vapi", "voiceId": "Paige"},
+         "characters": round(seconds * 7), "cost": usd(0.036)},
+        {"type": "vapi", "subType": "normal", "minutes": minutes, "cost": usd(0.05)},
     ]
     return round(sum(c["cost"] for c in costs), 4), costs
 
@@ -183,7 +224,7 @@ def build_script(
                 ended_at, ENDED_REASONS[outcome], created_ms, None, [], recording_urls, customer
             ),
         ]
-    answered_at = 7000 if outcome == "answered" else 6000
+    answered_at = 6000 if outcome == "voicemail" else 7000
     steps.append(
         Step(
             answered_at,
@@ -197,12 +238,20 @@ def build_script(
         natural_end, reason = turns[-1].end_ms + 800, ENDED_REASONS["voicemail"]
     else:
         turns = timeline(dialogue(LESSON, first_name, topic), answered_at + 1200)
-        natural_end, reason = turns[-1].end_ms + 1500, ENDED_REASONS["answered"]
+        natural_end, reason = turns[-1].end_ms + 1500, ENDED_REASONS[outcome]
     cutoff = answered_at + max_duration_s * 1000
     if cutoff < natural_end:
         natural_end, reason = cutoff, MAX_DURATION_REASON
         turns = [t for t in turns if t.end_ms + 500 < cutoff]
-    for turn in turns:
+    for n, turn in enumerate(turns):
+        steps += [
+            Step(turn.start_ms, "speech-update",
+                 {"status": "started", "role": turn.role, "turn": n}),
+            Step(turn.end_ms, "speech-update",
+                 {"status": "stopped", "role": turn.role, "turn": n}),
+        ]
+        if n == 3:  # the learner thinks before answering: VAPI reports the pause
+            steps.append(Step(turn.start_ms - 200, "hang", {}))
         words = turn.text.split()
         partial = " ".join(words[: max(2, len(words) // 2)])
         partial_at = turn.start_ms + (turn.end_ms - turn.start_ms) * 45 // 100
@@ -221,6 +270,8 @@ def build_script(
     started = (created_ms + answered_at, system)
     if turns:
         conversation = _messages(turns, created_ms, started)
+        if reason == ENDED_REASONS["assistant-ended"]:
+            conversation.append(_end_call_tool(created_ms + turns[-1].end_ms + 200, started))
         steps.append(
             Step(
                 turns[-1].end_ms + 500,
@@ -232,10 +283,48 @@ def build_script(
                 },
             )
         )
-    return [
-        *sorted(steps, key=lambda s: s.at_ms),
-        *_ending(natural_end, reason, created_ms, started, turns, recording_urls, customer),
-    ]
+    ending = _ending(natural_end, reason, created_ms, started, turns, recording_urls, customer)
+    if outcome == "carrier-completed":
+        report = ending[-1].fields
+        for key in ("durationMs", "durationSeconds", "durationMinutes"):
+            report.pop(key)
+    return [*sorted(steps, key=lambda s: s.at_ms), *ending]
+
+
+def _end_call_tool(at_ms: int, started: tuple[int, str]) -> JSON:
+    """The assistant's ``endCall`` tool call, as a conversation message lists it."""
+    return {
+        "role": "tool_calls",
+        "message": "",
+        "time": at_ms,
+        "secondsFromStart": (at_ms - started[0]) / 1000,
+        "toolCalls": [
+            {
+                "id": "call_" + uuid.uuid4().hex[:24],
+                "type": "function",
+                "function": {"name": "endCall", "arguments": "{}"},
+            }
+        ],
+    }
+
+
+def subscribed(steps: list[Step], server_messages: Any) -> list[Step]:
+    """Only what the assistant's ``serverMessages`` ask for (VAPI's defaults when unset). Asked
+    for ``transcript[transcriptType="final"]`` alone, final lines come under that type."""
+    wanted = (
+        set(server_messages)
+        if isinstance(server_messages, list)
+        else set(DEFAULT_SERVER_MESSAGES)
+    )
+    out: list[Step] = []
+    for step in steps:
+        if step.type == "transcript" and "transcript" not in wanted:
+            if FINAL_TRANSCRIPT in wanted and step.fields.get("transcriptType") == "final":
+                out.append(Step(step.at_ms, FINAL_TRANSCRIPT, step.fields, step.call_patch))
+            continue
+        if step.type in wanted:
+            out.append(step)
+    return out
 
 
 def _messages(turns: list[Turn], created_ms: int, started: tuple[int, str]) -> list[JSON]:
@@ -336,20 +425,6 @@ def _ending(
     ]
 
 
-#: Bulky call fields that GET /call/{id} has but VAPI leaves out of ``message.call``.
-_NOT_IN_WEBHOOK_CALL: Final = frozenset(
-    {
-        "artifact",
-        "messages",
-        "transcript",
-        "recordingUrl",
-        "stereoRecordingUrl",
-        "analysis",
-        "costs",
-    }
-)
-
-
 # --- state and playback ------------------------------------------------------------------------
 
 
@@ -400,6 +475,9 @@ class SandboxCall:
     deleted_at: str | None = None
     playback_error: str | None = None
     task: asyncio.Task[None] | None = None
+    #: The Call object as created: what every server message embeds (VAPI does not send its
+    #: live state, such as ``startedAt``, in ``message.call``).
+    created: JSON = field(default_factory=dict)
     response_sent: asyncio.Event = field(default_factory=asyncio.Event)
     #: The assistant's ``server`` as dialled: where messages go and how they authenticate.
     server: JSON = field(default_factory=dict)
@@ -407,6 +485,10 @@ class SandboxCall:
     @property
     def outcome(self) -> str:
         return self.scenario if self.scenario in OUTCOMES else "answered"
+
+    def __post_init__(self) -> None:
+        if not self.created:
+            self.created = dict(self.data)
 
     def summary(self) -> JSON:
         return {
@@ -545,10 +627,9 @@ class VapiSandbox:
         call.data["updatedAt"] = iso(at_ms)
         if "status" in step.fields and step.type == "status-update":
             call.data["status"] = step.fields["status"]
-        view = {k: v for k, v in call.data.items() if k not in _NOT_IN_WEBHOOK_CALL}
         message: JSON = {"type": step.type, "timestamp": at_ms, **step.fields}
         message.setdefault("customer", call.data["customer"])
-        message["call"] = view
+        message["call"] = call.created
         stored = StoredMessage(
             str(uuid.uuid4()), step.type, json.dumps({"message": message}, separators=(",", ":"))
         )

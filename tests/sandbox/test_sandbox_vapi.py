@@ -120,6 +120,8 @@ def call_body(number: str = "+447700900123", external_id: str = "ext-1", **extra
         "assistantOverrides": {
             "variableValues": {"firstName": "Ana", "topicTitle": "Travelling abroad"},
             "server": {"url": f"{SERVICE}/webhooks/vapi", "credentialId": "cred-hmac"},
+            "serverMessages": [
+                "status-update", "transcript", "conversation-update", "end-of-call-report"],
         },
         **extra,
     }
