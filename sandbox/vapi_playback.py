@@ -3,10 +3,12 @@
 A call is decided up front: :func:`build_script` turns the scenario, the learner's first name and
 the topic into a timeline of server messages (offsets in milliseconds from call creation), with a
 realistic ~95 s coaching dialogue for answered calls. :class:`VapiSandbox` then plays the timeline
-in a background task, updating the call object as VAPI would and POSTing each message, signed, to
-``{public_base_url}/webhooks/vapi``. Timestamps follow the scripted (virtual) timeline, so reports
-stay realistic and self-consistent even when ``speed`` is 0 and nothing actually sleeps; at
-``speed`` 1 the virtual and wall clocks coincide.
+in a background task, updating the call object as VAPI would and POSTing each message to
+``{public_base_url}/webhooks/vapi``, authenticated as the dialled ``server`` says. The shapes are
+checked against VAPI's own ``vapi-server-sdk`` models (tests/test_calls_vapi_twin.py).
+Timestamps follow the scripted (virtual) timeline, so reports stay realistic and self-consistent
+even when ``speed`` is 0 and nothing actually sleeps; at ``speed`` 1 the virtual and wall clocks
+coincide.
 
 Every delivery and its outcome is recorded rather than raised: the point of the twin is to let
 tests look at what our service answered, including its failures.
