@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox import SandboxContext
+from sandbox.vapi_credentials import validate_credential
 from sandbox.vapi_playback import (
     CONVERSATIONS,
     JSON,
@@ -276,6 +277,17 @@ class _Api:
 
         return JSONResponse(snapshot, status_code=201, background=BackgroundTask(response_sent))
 
+    async def create_credential(self, request: Request) -> Response:
+        if denied := _unauthorized(request):
+            return denied
+        body = await _json_object(request)
+        if body is None:
+            return _bad_request(["body must be a JSON object"])
+        if errors := validate_credential(body):
+            return _bad_request(errors)
+        created = self.sandbox.credentials.create(body, iso(int(time.time() * 1000)))
+        return JSONResponse(created, status_code=201)
+
     async def list_calls(self, request: Request) -> Response:
         if denied := _unauthorized(request):
             return denied
@@ -401,6 +413,7 @@ def create_app(ctx: SandboxContext) -> Starlette:
 
     routes = [
         Route("/call", api.create_call, methods=["POST"]),
+        Route("/credential", api.create_credential, methods=["POST"]),
         Route("/call", api.list_calls, methods=["GET"]),
         Route("/call/{call_id}", api.get_call, methods=["GET"]),
         Route("/call/{call_id}", api.delete_call, methods=["DELETE"]),

@@ -17,8 +17,6 @@ tests look at what our service answered, including its failures.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -32,6 +30,7 @@ from typing import Any, Final
 import httpx
 
 from sandbox import SandboxContext
+from sandbox.vapi_credentials import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +98,6 @@ def iso(ms: int) -> str:
     """ISO 8601 with milliseconds and ``Z``, as VAPI writes every date-time."""
     stamp = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
     return stamp.replace("+00:00", "Z")
-
-
-def sign(secret: str, timestamp: str, body: str) -> str:
-    """Hex HMAC-SHA256 of ``f"{timestamp}.{body}"``: binds the body to its send time."""
-    payload = f"{timestamp}.{body}".encode()
-    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
 
 
 # --- scripts -----------------------------------------------------------------------------------
@@ -520,6 +513,7 @@ class VapiSandbox:
         #: Scenario per ``customer.number``; wins over the default.
         self.number_scenarios: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.credentials = Credentials(ctx.vapi_webhook_secret)
 
     def scenario_for(self, number: str) -> str:
         """Per-number control, then the global control, then the suffix convention."""
@@ -639,19 +633,9 @@ class VapiSandbox:
         return stored
 
     def _credentials(self, call: SandboxCall, message: StoredMessage) -> dict[str, str]:
-        """What VAPI sends to authenticate: the ``server.headers`` it was given, or, for a
-        ``server.credentialId``, the signature of the twin's one webhook credential (an HMAC
-        plan with VAPI's defaults over the sandbox secret). Without either, nothing at all."""
-        if call.server.get("credentialId"):
-            timestamp = str(int(time.time()))
-            return {
-                "x-timestamp": timestamp,
-                "x-signature": sign(self.ctx.vapi_webhook_secret, timestamp, message.body),
-            }
-        given = call.server.get("headers")
-        if isinstance(given, dict):
-            return {str(k): str(v) for k, v in given.items()}
-        return {}
+        """What VAPI sends to authenticate: see :class:`sandbox.vapi_credentials.Credentials`."""
+        url = str(call.server.get("url") or f"{self.ctx.public_base_url.rstrip('/')}{WEBHOOK_PATH}")
+        return self.credentials.headers(call.server, message.body, url)
 
     async def _deliver(
         self,

@@ -252,3 +252,24 @@ async def test_the_twin_authenticates_only_as_the_dialled_server_says(
 
     sent = [{k: v for k, v in h.items() if k.startswith("x-")} for h in recorder.headers]
     assert sent == [{"x-vapi-secret": "s"}] * 4 + [{}] * 4
+
+
+async def test_the_twin_refuses_a_credential_vapi_would_refuse(
+    twin: tuple[httpx.AsyncClient, Recorder],
+) -> None:
+    client, _ = twin
+
+    answers = [await client.post("/credential", json=body) for body in (
+        {"provider": "webhook", "authenticationPlan": {"type": "hmac", "algorithm": "md5"}},
+        {"provider": "webhook", "authenticationPlan": {"type": "bearer"}},
+        {"provider": "slack", "authenticationPlan": {"type": "oauth2"}},
+    )]
+
+    assert [(r.status_code, r.json()["message"]) for r in answers] == [
+        (400, ["authenticationPlan.secretKey should not be empty",
+               "authenticationPlan.algorithm must be one of the following values: sha256, "
+               "sha512, sha1"]),
+        (400, ["authenticationPlan.token should not be empty"]),
+        (400, ["provider must be one of the following values: webhook",
+               "authenticationPlan.type must be one of the following values: hmac, bearer"]),
+    ]

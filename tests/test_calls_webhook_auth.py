@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ from tests.calls_harness import (
     wait_for_call,
 )
 from webhooks.vapi import vapi_webhook_routes
+from webhooks.vapi_auth import HmacPlan
 
 VAPI = "/sandbox/vapi"
 #: A plan as far from VAPI's defaults as its HmacAuthenticationPlan allows.
@@ -294,3 +295,78 @@ async def test_a_saved_assistant_gets_the_credential_and_server_messages_as_over
     assert SERVER_MESSAGES == [
         "status-update", "transcript", "conversation-update", "end-of-call-report"]
     await client.post(f"{VAPI}/_control/wait", json={"callId": placed.id, "timeout": 20})
+
+
+def test_our_hmac_plan_is_vapis_hmac_plan_field_for_field() -> None:
+    from vapi.types import CreateWebhookCredentialDtoAuthenticationPlan_Hmac, HmacAuthenticationPlan
+
+    theirs = {f.alias or name for name, f in HmacAuthenticationPlan.model_fields.items()}
+    assert {f.name for f in fields(HmacPlan)} == theirs - {"secretKey"}
+    # the plan our tests and docs use is one VAPI accepts for a webhook credential
+    CreateWebhookCredentialDtoAuthenticationPlan_Hmac.model_validate(
+        {**CUSTOM_PLAN, "secretKey": "s"})
+    assert HmacPlan.parse(json.dumps(CUSTOM_PLAN)).payloadFormat == CUSTOM_PLAN["payloadFormat"]
+
+
+@pytest.mark.parametrize("saved_assistant", [False, True])
+def test_the_dial_body_is_a_valid_vapi_outbound_call(
+    runtime: Runtime, saved_assistant: bool
+) -> None:
+    import typing
+
+    from vapi.types import AssistantOverridesServerMessagesItem, CreateOutboundCallDto, Server
+
+    settings = replace(runtime.settings, vapi_webhook_credential_id="cred-1",
+                       vapi_assistant_id="asst-1" if saved_assistant else None)
+    body = VapiDialer(settings, runtime.http_client).call_body(DialRequest(
+        call_id=uuid.uuid4(), phone="+447911123499", first_name="Ada", instructions="Coach.",
+        coach_voice="CALM_MALE", max_duration_s=300, variables={"firstName": "Ada"}))
+
+    CreateOutboundCallDto.model_validate(body)
+    holder = body["assistantOverrides"] if saved_assistant else body["assistant"]
+    Server.model_validate(holder["server"])
+    assert holder["server"] == {"url": "http://testserver/webhooks/vapi", "credentialId": "cred-1"}
+    known = typing.get_args(typing.get_args(AssistantOverridesServerMessagesItem)[0])
+    assert set(holder["serverMessages"]) <= set(known)
+    assert holder["maxDurationSeconds"] == 300
+
+
+@pytest.mark.parametrize("plan", [
+    pytest.param({"type": "hmac", "algorithm": "sha256"}, id="hmac-defaults"),
+    pytest.param({"type": "bearer"}, id="bearer"),
+])
+async def test_a_whole_call_through_the_twin_authenticated_by_a_webhook_credential(
+    client: httpx.AsyncClient, runtime: Runtime, plan: dict[str, Any]
+) -> None:
+    # given: a webhook credential at VAPI holding our secret, and a learner's requested call
+    secret = str(runtime.settings.vapi_webhook_secret)
+    key = {"Authorization": f"Bearer {runtime.settings.vapi_api_key}"}
+    plan = {**plan, ("token" if plan["type"] == "bearer" else "secretKey"): secret}
+    created = await client.post(f"{VAPI}/credential", headers=key, json={
+        "provider": "webhook", "name": "callfluently", "authenticationPlan": plan})
+    assert created.status_code == 201, created.text
+    learner = await new_learner(client, runtime, balance=600)
+    call = await Call.create(user_id=learner.user_id, status="queued", max_duration_s=600,
+                             requested_at=runtime.services.clock.now())
+    dialer = VapiDialer(replace(runtime.settings,
+                                vapi_webhook_credential_id=created.json()["id"]),
+                        runtime.http_client)
+
+    # when: the call is dialled naming the credential, and the twin plays it
+    placed = await dialer.create_call(DialRequest(
+        call_id=call.id, phone=learner.phone, first_name="Ada", instructions="Coach.",
+        coach_voice="CALM_MALE", max_duration_s=600, variables={"firstName": "Ada"}))
+    await client.post(f"{VAPI}/_control/wait", json={"callId": placed.id, "timeout": 20})
+
+    # then: every message was let in, and the call was billed once with its lesson
+    deliveries = (await client.get(f"{VAPI}/_control/deliveries/{placed.id}")).json()
+    sent = {k.lower() for d in deliveries["deliveries"] for k in d["headers"]} - {"content-type"}
+    assert sent == ({"authorization"} if plan["type"] == "bearer"
+                    else {"x-signature", "x-timestamp"})
+    assert {d["status"] for d in deliveries["deliveries"]} == {200}
+    found = await get_call(client, call_gid(call.id))
+    assert found is not None and found["status"] == "ENDED" and found["chargeMinor"] > 0
+    assert len(found["transcript"]) == 12
+    entries = await LedgerEntry.filter(business_key=f"call:{call.id}").count()
+    assert entries == 1
+    assert await balance_of(client) == 600 - found["chargeMinor"]
