@@ -17,12 +17,12 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     SelectionSetNode,
-    get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
 
 from resolvers.scopes import OPEN_TO_KEYS, ROOT_FIELD_SCOPES
 from web.observe import provided_name
+from web.operation_selection import not_selected_error, selected_operation
 from web.query_limits import add_errors
 
 
@@ -66,8 +66,10 @@ class ApiKeyGate(SchemaExtension):
         document = ctx.graphql_document
         if (principal is not None and principal.api_key_id is not None
                 and document is not None and not ctx.pre_execution_errors):
-            operation = get_operation_ast(document, provided_name(ctx))
-            if operation is not None:
+            operation = selected_operation(document, provided_name(ctx))
+            if operation is None:  # fail closed: no gate may pass what it could not see
+                add_errors(ctx, not_selected_error(), replace=True)
+            else:
                 root = operation.operation.value.capitalize()
                 errors = [e for f in dict.fromkeys(root_fields(operation.selection_set, document))
                           if (e := refusal(root, f, principal.scopes or frozenset())) is not None]

@@ -42,6 +42,7 @@ from web.http_protocol import (
     is_request_error,
     negotiate,
 )
+from web.operation_selection import ambiguity
 
 
 class SpecGraphQL(GraphQL[Context, None]):
@@ -139,6 +140,8 @@ class SpecGraphQL(GraphQL[Context, None]):
             if persisted.document is None:
                 return ExecutionResult(data=None, errors=[persisted_queries.not_found_error()])
             request_data.query = persisted.document
+        if (reason := ambiguity(request_data.query, request_data.operation_name, context)):
+            raise HttpError(400, reason)
         try:
             result = await self.schema.execute(
                 request_data.query,

@@ -33,6 +33,7 @@ from strawberry.types.graphql import OperationType
 
 from domain import live
 from resolvers.context import Context
+from web.operation_selection import ambiguity, not_selected_error
 
 logger = logging.getLogger("callfluently.ws")
 
@@ -82,6 +83,14 @@ class LiveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.send_message(
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
+            return
+        payload = message.get("payload") or {}
+        name = payload.get("operationName")
+        if self.connection_acknowledged and ambiguity(
+            payload.get("query"), name if isinstance(name, str) else None, self.context
+        ):
+            await self.send_message({"id": message["id"], "type": "error",
+                                     "payload": [not_selected_error().formatted]})
             return
         await super().handle_subscribe(message)
 

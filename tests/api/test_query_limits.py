@@ -108,11 +108,13 @@ async def test_parsing_is_cached_across_requests(make_app: MakeApp) -> None:
     query = "{ cacheProbe: __typename }"
     cache = _cached_parse(512)
     await post(app, query)
-    hits = cache.cache_info().hits
+    before = cache.cache_info()
 
     await post(app, query)
 
-    assert cache.cache_info().hits == hits + 1
+    # Operation selection and the parser share the cache: the second request never misses.
+    after = cache.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits
 
 
 CONNECTIONS = build_schema('''
