@@ -4,7 +4,8 @@ Every field costs 1, and a field that returns many items multiplies what it sele
 a connection by its ``first``/``last`` (or the default page size when neither is given), a plain
 list by the maximum page size (its length is unknown). The ``edges`` list inside a connection is
 already counted by its connection. Fragments on unions and interfaces are all added up, so the
-estimate errs high. Introspection (``__schema``, ``__type``) is free: it is bounded by the schema.
+estimate errs high. Introspection (``__schema``, ``__type``) costs exactly what it returns
+(``web/introspection_cost.py``); ``__typename`` is free.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from graphql import (
 )
 
 from schema.pagination import DEFAULT_PAGE, MAX_PAGE
+from web.introspection_cost import IntrospectionCounter
 
 PAGE_ARGS = ("first", "last")
+INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
 def _is_connection(type_: GraphQLNamedType | None) -> bool:
@@ -43,11 +46,14 @@ class CostEstimator:
     """Estimates one operation of a parsed document, given the request's variables."""
 
     def __init__(self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode],
-                 variables: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+                 variables: Mapping[str, Any], defaults: Mapping[str, Any],
+                 introspection_limit: int) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.defaults = defaults
+        self.introspection = IntrospectionCounter(schema, fragments, variables,
+                                                  introspection_limit)
 
     def _page_arg(self, node: FieldNode) -> int | None:
         for arg in node.arguments or ():
@@ -82,6 +88,9 @@ class CostEstimator:
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
                 name = sel.name.value
+                if name in INTROSPECTION_ROOTS:
+                    total += self.introspection.root_field(sel)
+                    continue
                 if name.startswith("__"):
                     continue
                 fields = (parent.fields
@@ -106,8 +115,12 @@ class CostEstimator:
 
 def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
                    fragments: Mapping[str, FragmentDefinitionNode],
-                   variables: Mapping[str, Any] | None) -> int:
-    """The estimated cost of ``operation`` with ``variables``."""
+                   variables: Mapping[str, Any] | None, introspection_limit: int = 10**6) -> int:
+    """The estimated cost of ``operation`` with ``variables``.
+
+    Each introspection field is counted up to ``introspection_limit`` (pass the budget: a count
+    beyond it only needs to say "too much", and stopping there bounds the work).
+    """
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
@@ -116,5 +129,6 @@ def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
         default = definition.default_value
         if isinstance(default, IntValueNode):
             defaults[definition.variable.name.value] = int(default.value)
-    estimator = CostEstimator(schema, fragments, variables or {}, defaults)
+    estimator = CostEstimator(schema, fragments, variables or {}, defaults,
+                              introspection_limit)
     return estimator.selection_cost(operation.selection_set, root)

@@ -99,6 +99,23 @@ def alias_count(selection_set: SelectionSetNode | None, fragments: Fragments,
     return total
 
 
+def root_field_count(selection_set: SelectionSetNode, fragments: Fragments, name: str,
+                     seen: frozenset[str] = frozenset()) -> int:
+    """How many times the root field ``name`` is selected (aliases and fragments included)."""
+    total = 0
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            total += sel.name.value == name
+        elif isinstance(sel, InlineFragmentNode):
+            total += root_field_count(sel.selection_set, fragments, name, seen)
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+            frag = fragments.get(sel.name.value)
+            if frag is not None:
+                total += root_field_count(frag.selection_set, fragments, name,
+                                          seen | {sel.name.value})
+    return total
+
+
 @functools.cache
 def limit_rules(max_depth: int, max_aliases: int) -> tuple[type[ValidationRule], ...]:
     """The validation rules for these limits (one class per value, so validation caches hit)."""
@@ -119,7 +136,19 @@ def limit_rules(max_depth: int, max_aliases: int) -> tuple[type[ValidationRule],
                     f"The query uses {count} aliases; the limit is {max_aliases}.",
                     "TOO_MANY_ALIASES", node, aliases=count, maxAliases=max_aliases))
 
-    return (QueryDepthRule, AliasCountRule)
+    class OneSchemaRule(ValidationRule):
+        """The whole schema at most once per operation: no client needs it twice, and each
+        copy is ~225 KB of JSON."""
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            copies = root_field_count(node.selection_set, _fragments(self.context.document),
+                                      "__schema")
+            if copies > 1:
+                self.report_error(limit_error(
+                    f"The query asks for the schema {copies} times; ask once.",
+                    "QUERY_TOO_COMPLEX", node, schemaCopies=copies))
+
+    return (QueryDepthRule, AliasCountRule, OneSchemaRule)
 
 
 @functools.cache
@@ -179,7 +208,7 @@ class QueryLimits(SchemaExtension):
         if not ctx.pre_execution_errors and document is not None:
             limits = limits_of(ctx.context)
             operation, cost = _cost(ctx.schema._schema, ctx.query or "", document,
-                                    ctx.operation_name, ctx.variables)
+                                    ctx.operation_name, ctx.variables, limits.max_cost)
             if cost > limits.max_cost:
                 add_errors(ctx, limit_error(
                     f"The query would cost {cost} points; the budget is {limits.max_cost}. "
@@ -204,16 +233,17 @@ def _page_values(variables: Mapping[str, Any] | None) -> tuple[tuple[str, Any], 
 
 
 def _cost(schema: Any, query: str, document: DocumentNode, name: str | None,
-          variables: Mapping[str, Any] | None) -> tuple[OperationDefinitionNode | None, int]:
+          variables: Mapping[str, Any] | None, budget: int
+          ) -> tuple[OperationDefinitionNode | None, int]:
     """The operation and its estimated cost, cached by document text, operation name and the
     variables' page sizes: a client repeating a document pays for the estimate once."""
-    key = (id(schema), query, name, _page_values(variables))
+    key = (id(schema), query, name, _page_values(variables), budget)
     hit = _COSTS.get(key)
     if hit is not None and query:
         _COSTS.move_to_end(key)
         return hit
     operation = _operation(document, name)
-    cost = (operation_cost(schema, operation, _fragments(document), variables)
+    cost = (operation_cost(schema, operation, _fragments(document), variables, budget)
             if operation is not None else 0)
     if query:
         _COSTS[key] = (operation, cost)
