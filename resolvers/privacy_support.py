@@ -11,6 +11,7 @@ from strawberry import relay
 from domain import privacy, retention, support_access
 from domain.principal import Role
 from resolvers.context import Context, graphql_error
+from resolvers.effects import WRITES
 from schema.ids import BadId, decode_uuid
 from schema.privacy import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from schema.privacy_support import (
@@ -129,14 +130,16 @@ class PrivacySupportQuery:
         "Requires sign-in.",
     )
     support_lookup_learner: SupportLookupLearnerResult = strawberry.field(
-        resolver=support_lookup_learner,
+        resolver=support_lookup_learner, metadata=WRITES,
         description="Find a learner by email or user id for troubleshooting. The reason is "
-        "written to the audit log and shown to the learner. Support and admin only.",
+        "written to the audit log and shown to the learner. Support and admin only; POST only "
+        "(it writes).",
     )
     support_learner_calls: SupportLearnerCallsResult = strawberry.field(
-        resolver=support_learner_calls,
+        resolver=support_learner_calls, metadata=WRITES,
         description="A learner's recent calls and analysis scores (no transcript text). The "
-        "reason is written to the audit log and shown to the learner. Support and admin only.",
+        "reason is written to the audit log and shown to the learner. Support and admin only; "
+        "POST only (it writes).",
     )
     support_privacy_requests: list[PrivacyRequest] = strawberry.field(
         resolver=support_privacy_requests,

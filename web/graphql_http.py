@@ -33,6 +33,7 @@ from observability.logs import bound
 from observability.metrics import Metrics
 from resolvers.context import Context
 from web import persisted_queries
+from web.get_requests import writing_field
 from web.http_protocol import (
     GRAPHQL_RESPONSE_JSON,
     HttpError,
@@ -142,6 +143,11 @@ class SpecGraphQL(GraphQL[Context, None]):
             request_data.query = persisted.document
         if (reason := ambiguity(request_data.query, request_data.operation_name, context)):
             raise HttpError(400, reason)
+        if method == "GET" and (field := writing_field(
+            self.schema, request_data.query, request_data.operation_name, context
+        )):
+            raise HttpError(405, f"`{field}` writes an audit entry: use POST.",
+                            headers={"Allow": "POST"})
         try:
             result = await self.schema.execute(
                 request_data.query,
