@@ -174,14 +174,11 @@ async def post_vapi(
     runtime: Runtime,
     message: dict[str, Any],
     *,
-    message_id: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """POST ``{"message": message}`` to our webhook, signed like VAPI unless ``headers``."""
     body = json.dumps({"message": message})
     sent = headers if headers is not None else sign(str(runtime.settings.vapi_webhook_secret), body)
-    if message_id is not None:
-        sent = {**sent, "x-vapi-message-id": message_id}
     return await http.post("/webhooks/vapi", content=body.encode(), headers=sent)
 
 
