@@ -1,6 +1,6 @@
 """What each Stripe event does to a top-up and the ledger, whatever order events come in.
 
-Every ledger entry has a business key (``stripe:cs_…``, ``refund:re_…``, ``dispute:du_…``,
+Every ledger entry has a business key (``topup:<id>``, ``refund:re_…``, ``dispute:du_…``,
 ``dispute_won:du_…``), so re-deriving it from a later or repeated event is a no-op; and a
 top-up's status only moves up a fixed rank, so a late ``completed`` cannot undo a
 ``refunded``. A refund or dispute that arrives before the credit simply debits first: the
@@ -79,22 +79,49 @@ async def _post(uow: UnitOfWork, top_up: TopUp, kind: EntryKind, amount: int, ke
 
 
 async def _credit(uow: UnitOfWork, facts: Facts) -> None:
-    """Credit what the session collected, once per session (``stripe:cs_…``)."""
+    """Credit the top-up once (``topup:<id>``), from its own session, never above its amount.
+
+    A signed event can only be trusted to say what Stripe did with *our* session: the session id
+    is stored on the top-up when we create it, so an event naming the top-up in its metadata but
+    carrying another session, or a total above the top-up's amount, is refused and logged
+    (issue 13, finding 2). Top-ups credited before this rule carry ``stripe:<session>`` keys;
+    those count as credited too.
+    """
     session, top_up = facts.object, facts.top_up
     session_id = json_str(session, "id")
     if session_id is None:
         raise MalformedEvent("checkout.session without an id")
-    await _remember_ids(uow, top_up, session=session_id, intent=json_str(session, "payment_intent"))
-    if not _same_currency(top_up, session):
+    refusal = _credit_refusal(top_up, session, session_id)
+    if refusal is not None:
+        logger.warning(refusal, extra={
+            "top_up_id": str(top_up.id), "session_id": session_id,
+            "amount_total": session.get("amount_total"), "amount_minor": top_up.amount_minor,
+        })
         return
+    await _remember_ids(uow, top_up, session=session_id, intent=json_str(session, "payment_intent"))
     amount = json_int(session, "amount_total")
-    if amount != top_up.amount_minor:
-        logger.warning("checkout total differs from the top-up", extra={
+    if amount < top_up.amount_minor:
+        logger.warning("checkout total below the top-up: crediting what was collected", extra={
             "top_up_id": str(top_up.id), "amount_total": amount,
             "amount_minor": top_up.amount_minor,
         })
-    await _post(uow, top_up, EntryKind.TOP_UP, amount, f"stripe:{session_id}", session_id)
+    if not await ledger.exists(uow, f"stripe:{session_id}"):
+        await _post(uow, top_up, EntryKind.TOP_UP, amount, f"topup:{top_up.id}", session_id)
     await _advance(uow, top_up, TopUpStatus.PAID)
+
+
+def _credit_refusal(top_up: TopUp, session: JSON, session_id: str) -> str | None:
+    """Why this session may not credit this top-up, or None when it may."""
+    if top_up.checkout_session_id is not None and session_id != top_up.checkout_session_id:
+        return "refused credit: not the top-up's checkout session"
+    if not _same_currency(top_up, session):
+        return "refused credit: another currency"
+    amount = session.get("amount_total")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        return "refused credit: no positive amount_total"
+    if amount > top_up.amount_minor:
+        return "refused credit: checkout total above the top-up's amount"
+    return None
 
 
 async def session_completed(uow: UnitOfWork, facts: Facts) -> None:

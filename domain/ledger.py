@@ -79,3 +79,8 @@ async def post(
 async def balance_of(account_ref: UUID, currency: str) -> int:
     row = await Balance.get_or_none(account_ref=account_ref)
     return row.amount_minor if row else 0
+
+
+async def exists(uow: UnitOfWork, business_key: str) -> bool:
+    """Whether an entry with ``business_key`` was posted (read in ``uow``'s transaction)."""
+    return await LedgerEntry.filter(business_key=business_key).using_db(uow.conn).exists()
