@@ -141,7 +141,7 @@ async def login(
     """Password sign-in, throttled per account and per IP."""
     normal = normalise_email(email) or email.strip().lower()
     keys = [throttle.account_key(normal), throttle.ip_key(client.ip)]
-    wait = await throttle.locked_for(keys, now)
+    wait = await throttle.reserve(keys, now)
     if wait is not None:
         seconds = max(1, int(wait.total_seconds() + 0.999))
         raise LoginRefused(
@@ -153,10 +153,10 @@ async def login(
     user = await User.get_or_none(email=normal, status="active")
     too_long = len(password.encode("utf-8")) > MAX_BYTES
     ok = not too_long and await hasher.verify(password, user.password_hash if user else None)
-    if user is None or not ok:
-        await throttle.record_failure(keys, now)
+    if user is None or not ok:  # the failure was counted by the reservation
         raise LoginRefused(LoginErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     await throttle.clear(throttle.account_key(normal))
+    await throttle.give_back(throttle.ip_key(client.ip))
     user.last_sign_in_at = now
     await user.save(update_fields=["last_sign_in_at"])
     return await start_session(policy=policy, user=user, client=client, method="password", now=now)
