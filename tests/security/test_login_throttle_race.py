@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 
-import httpx
-
+from tests.api.conftest import MakeApp, client_of
 from tests.conftest import gql, register, unique_email
 
 LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
   __typename ... on LoginError { code } } }"""
 
 
-async def test_finding_03_parallel_guesses_cannot_outrun_the_throttle(
-    client: httpx.AsyncClient, new_client: Callable[[], httpx.AsyncClient]
-) -> None:
+async def test_finding_03_parallel_guesses_cannot_outrun_the_throttle(make_app: MakeApp) -> None:
+    # A stopped clock: the 1 s lock must not expire while a loaded machine works through 60.
+    app = make_app()
     email = unique_email()
-    await register(client, email=email, password="right password")
+    async with client_of(app) as client:
+        await register(client, email=email, password="right password")
     guesses = [f"wrong guess {n}" for n in range(59)] + ["right password"]
 
     async def guess(password: str) -> str:
-        async with new_client() as c:  # each from its own address: only the account limit binds
+        async with client_of(app) as c:  # each from its own address: only the account limit binds
             result = (await gql(c, LOGIN, {"e": email, "p": password}))["data"]["login"]
         return str(result.get("code") or result["__typename"])
 
